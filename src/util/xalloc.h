@@ -1,0 +1,15 @@
+/* xalloc.h - growth helper for plain C arrays.
+ *
+ * Library code must not abort on allocation failure; array_grow returns -1
+ * and leaves the old array untouched, so callers can report ENOMEM. */
+#ifndef SNITCH_XALLOC_H
+#define SNITCH_XALLOC_H
+
+#include <stddef.h>
+
+/* Ensure *arr (elements of elem_size bytes, capacity *cap) can hold `need`
+ * elements.  Grows geometrically.  Returns 0, or -1 if out of memory or the
+ * size would overflow. */
+int array_grow(void **arr, size_t *cap, size_t need, size_t elem_size);
+
+#endif
