@@ -59,4 +59,34 @@ int quic_initial_crypto_frames(const uint8_t *data, size_t len,
                                           const uint8_t *p, size_t n),
                                void *ctx);
 
+/* Bounds on the CRYPTO data a flow keeps (the bytes of all stored frames,
+ * and the number of distinct offsets).  A flow that would go over either
+ * gets QUIC_FAIL, so a hostile peer cannot make it grow without end; a real
+ * ClientHello is a few KiB. */
+#define QUIC_MAX_CRYPTO_BYTES (1u << 17)
+#define QUIC_MAX_CRYPTO_SEGS 4096u
+
+/* The client's Initial secrets for `version` and a Destination Connection
+ * ID (RFC 9001 5.2, RFC 9369 3.3.1).  Returns 0, or -1 when the version is
+ * not supported or libcrypto fails.  Exposed for tests. */
+typedef struct quic_keys {
+    uint8_t secret[32];     /* client_initial_secret */
+    uint8_t key[16];        /* AEAD_AES_128_GCM key */
+    uint8_t iv[12];
+    uint8_t hp[16];         /* header-protection key (AES-128-ECB) */
+} quic_keys;
+
+int quic_client_initial_keys(uint32_t version, const uint8_t *dcid,
+                             size_t dcid_len, quic_keys *out);
+
+/* Walk the frames of one decrypted packet payload the way the flow does
+ * (PADDING, PING, ACK, CRYPTO, CONNECTION_CLOSE; any other type or a frame
+ * cut short ends the walk) and call fn for each CRYPTO frame, its data
+ * clamped to the payload.  Returns the number of CRYPTO frames.  Exposed
+ * for fuzzing the frame parser without AES-GCM in the way. */
+size_t quic_parse_frames(const uint8_t *plain, size_t len,
+                         void (*fn)(void *ctx, uint64_t off,
+                                    const uint8_t *p, size_t n),
+                         void *ctx);
+
 #endif
