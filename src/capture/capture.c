@@ -1,0 +1,250 @@
+/* capture.c - libpcap reading of files and interfaces; see capture.h.
+ *
+ * One pcap_t is open at a time for files: the next file is opened when the
+ * previous one ends, so hundreds of rotated files do not hold hundreds of
+ * descriptors.  Every file is opened once up front only to check it. */
+#include "capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct capture {
+    pcap_t *p;
+    char **paths;
+    size_t npaths, cur;       /* cur: index of the open file */
+    char *filter;
+    int live;
+    int nano;                 /* ts.tv_usec holds nanoseconds */
+    int linktype;
+    uint64_t number;          /* packets delivered from the current source */
+    uint64_t done_before;     /* bytes of the files already finished */
+    uint64_t total;
+    volatile sig_atomic_t stop;
+    char *ifname;
+};
+
+static int set_filter(pcap_t *p, const char *filter, const char *src, snitch_err *e)
+{
+    struct bpf_program prog;
+    if (!filter || !*filter)
+        return 0;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
+        return err_set(e, "%s: bad filter '%s': %s", src, filter, pcap_geterr(p));
+    int r = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (r < 0)
+        return err_set(e, "%s: cannot set filter: %s", src, pcap_geterr(p));
+    return 0;
+}
+
+static pcap_t *open_file(const char *path, const char *filter, snitch_err *e)
+{
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (!p) {
+        err_set(e, "%s: %s", path, eb[0] ? eb : "cannot open");
+        return NULL;
+    }
+    if (set_filter(p, filter, path, e) < 0) {
+        pcap_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+capture *capture_open_files(const char *const *paths, size_t npaths,
+                            const char *filter, snitch_err *e)
+{
+    if (npaths == 0) {
+        err_set(e, "no input file");
+        return NULL;
+    }
+    capture *c = calloc(1, sizeof *c);
+    if (!c || !(c->paths = calloc(npaths, sizeof *c->paths))) {
+        free(c);
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    c->npaths = npaths;
+    if (filter && !(c->filter = strdup(filter)))
+        goto oom;
+    for (size_t i = 0; i < npaths; i++) {
+        if (!(c->paths[i] = strdup(paths[i])))
+            goto oom;
+        pcap_t *p = open_file(paths[i], filter, e);
+        if (!p)
+            goto fail;
+        pcap_close(p);
+        struct stat sb;
+        if (stat(paths[i], &sb) == 0)
+            c->total += (uint64_t)sb.st_size;
+    }
+    c->nano = 1;
+    c->cur = 0;
+    if (!(c->p = open_file(c->paths[0], c->filter, e)))
+        goto fail;
+    c->linktype = pcap_datalink(c->p);
+    return c;
+oom:
+    err_set(e, "out of memory");
+fail:
+    capture_close(c);
+    return NULL;
+}
+
+capture *capture_open_live(const char *ifname, const char *filter, int snaplen,
+                           snitch_err *e)
+{
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    capture *c = calloc(1, sizeof *c);
+    if (!c || !(c->ifname = strdup(ifname))) {
+        free(c);
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    c->live = 1;
+    pcap_t *p = pcap_create(ifname, eb);
+    if (!p) {
+        err_set(e, "%s: %s", ifname, eb);
+        goto fail;
+    }
+    c->p = p;
+    pcap_set_snaplen(p, snaplen > 0 ? snaplen : 262144);
+    pcap_set_promisc(p, 1);
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_timeout(p, 100);
+    c->nano = pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    int r = pcap_activate(p);
+    if (r < 0) {
+        err_set(e, "%s: cannot capture: %s", ifname,
+                r == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(r));
+        goto fail;
+    }
+    c->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    if (set_filter(p, filter, ifname, e) < 0)
+        goto fail;
+    c->linktype = pcap_datalink(p);
+    return c;
+fail:
+    capture_close(c);
+    return NULL;
+}
+
+static uint64_t file_pos(capture *c)
+{
+    FILE *f = c->p && !c->live ? pcap_file(c->p) : NULL;
+    if (!f)
+        return 0;
+    long off = ftell(f);
+    return off > 0 ? (uint64_t)off : 0;
+}
+
+/* Close the current file and open the next.  0: opened, 1: no more. */
+static int next_file(capture *c, snitch_err *e)
+{
+    struct stat sb;
+    if (stat(c->paths[c->cur], &sb) == 0)
+        c->done_before += (uint64_t)sb.st_size;
+    pcap_close(c->p);
+    c->p = NULL;
+    c->number = 0;
+    if (++c->cur >= c->npaths)
+        return 1;
+    if (!(c->p = open_file(c->paths[c->cur], c->filter, e)))
+        return -1;
+    c->linktype = pcap_datalink(c->p);
+    return 0;
+}
+
+int capture_next(capture *c, capture_packet *pkt, snitch_err *e)
+{
+    for (;;) {
+        if (c->stop || !c->p)
+            return CAPTURE_END;
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        int r = pcap_next_ex(c->p, &h, &d);
+        if (r == 1) {
+            c->number++;
+            pkt->ts_ns = (int64_t)h->ts.tv_sec * 1000000000
+                         + (int64_t)h->ts.tv_usec * (c->nano ? 1 : 1000);
+            pkt->linktype = c->linktype;
+            pkt->data = d;
+            pkt->caplen = h->caplen;
+            pkt->wirelen = h->len;
+            pkt->number = c->number;
+            pkt->source = c->live ? c->ifname : c->paths[c->cur];
+            return CAPTURE_PACKET;
+        }
+        if (r == 0)             /* live: read timeout, nothing arrived */
+            continue;
+        if (r == PCAP_ERROR_BREAK && c->live)
+            return CAPTURE_END;
+        if (c->live) {
+            err_set(e, "%s: capture failed: %s", c->ifname, pcap_geterr(c->p));
+            return CAPTURE_ERROR;
+        }
+        const char *path = c->paths[c->cur];
+        if (r == PCAP_ERROR_BREAK) {    /* end of this file */
+            int n = next_file(c, e);
+            if (n < 0)
+                return CAPTURE_ERROR;
+            continue;
+        }
+        /* libpcap says "truncated dump file" when a record is cut short
+         * (tcpdump killed mid-write): every complete packet was delivered,
+         * so this is a warning and the next file follows. */
+        const char *msg = pcap_geterr(c->p);
+        if (strstr(msg, "truncated")) {
+            err_set(e, "%s: truncated after packet %llu (%s); its complete packets were read",
+                    path, (unsigned long long)c->number, msg);
+            if (next_file(c, e) < 0)
+                return CAPTURE_ERROR;
+            return CAPTURE_WARNING;
+        }
+        err_set(e, "%s: packet %llu: %s", path, (unsigned long long)c->number + 1, msg);
+        return CAPTURE_ERROR;
+    }
+}
+
+void capture_stop(capture *c)
+{
+    c->stop = 1;
+    if (c->p && c->live)
+        pcap_breakloop(c->p);
+}
+
+void capture_progress(const capture *c, uint64_t *done, uint64_t *total)
+{
+    *done = c->live ? 0 : c->done_before + file_pos((capture *)c);
+    *total = c->total;
+}
+
+int capture_live_stats(capture *c, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop)
+{
+    struct pcap_stat st;
+    if (!c->live || !c->p || pcap_stats(c->p, &st) < 0)
+        return -1;
+    *recv = st.ps_recv;
+    *drop = st.ps_drop;
+    *ifdrop = st.ps_ifdrop;
+    return 0;
+}
+
+void capture_close(capture *c)
+{
+    if (!c)
+        return;
+    if (c->p)
+        pcap_close(c->p);
+    for (size_t i = 0; i < c->npaths; i++)
+        free(c->paths[i]);
+    free(c->paths);
+    free(c->filter);
+    free(c->ifname);
+    free(c);
+}

@@ -1,0 +1,50 @@
+/* main.c - the snitch binary: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define SNITCH_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"extract", cmd_extract, "captures -> labeled feature table (CSV)"},
+    {"synth", cmd_synth, "write a deterministic synthetic capture of TLS flows"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: snitch COMMAND [OPTIONS]   (snitch COMMAND --help for its options)\n\n"
+               "Tells which service an encrypted flow belongs to from its shape alone.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-9s %s\n", "version", "print the version");
+    fprintf(f, "\nexit status: 0 success, 1 error in input or output, 2 bad command line,\n"
+               "130 interrupted.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("snitch %s\n", SNITCH_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "snitch: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,79 @@
+/* extract.h - the extraction pipeline: packets in, feature rows out.
+ *
+ * Owns: extract, which wires the stages together - decode, flow table,
+ * ClientHello/QUIC inspection, labels, features, CSV rows - and counts what
+ * happened (packets by skip reason, flows, labels) for the summary.  It
+ * reads no files and prints nothing: the caller feeds packets and owns the
+ * output stream.
+ *
+ * Rows are written as flows end, so memory stays bounded by the open flows
+ * (and max_flows), except with min_flows > 1: then rows wait in a temporary
+ * file until all flows are known, and only labels with enough flows are
+ * copied out at the end. */
+#ifndef SNITCH_EXTRACT_H
+#define SNITCH_EXTRACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/capture.h"
+#include "decode/decode.h"
+#include "flow/flow.h"
+#include "label/label.h"
+#include "output/csv.h"
+#include "util/err.h"
+
+enum {
+    EXTRACT_STATS = 1,      /* 42 statistical features */
+    EXTRACT_SEQ = 2,        /* first-n sequence features */
+    EXTRACT_WINDOW = 4      /* per-packet window features (alone) */
+};
+
+typedef struct extract_config {
+    unsigned features;      /* EXTRACT_* bits; WINDOW only alone */
+    int data_only;          /* --packets data (1) or all (0) */
+    int seq_n;              /* sequence length n (default 25) */
+    int64_t window_ns;      /* window width (default 10 ms) */
+    int64_t idle_ns;        /* idle timeout (default 120 s) */
+    int64_t active_ns;      /* active timeout, 0 = off */
+    size_t max_flows;       /* open-flow bound, 0 = unbounded */
+    int all_flows;          /* write flows without label too */
+    uint64_t min_flows;     /* keep labels with >= this many flows (0/1: all) */
+    const labeler *labels;  /* borrowed; required */
+} extract_config;
+
+typedef struct extract_stats {
+    uint64_t packets;                   /* packets given */
+    uint64_t decoded;                   /* TCP/UDP packets added to flows */
+    uint64_t skipped[DECODE_NSTATUS];   /* by decode status (OK unused) */
+    flow_table_stats flows;
+    uint64_t with_sni;                  /* flows whose ClientHello had an SNI */
+    uint64_t ech;                       /* flows offering ECH */
+    uint64_t labeled;                   /* flows with a non-empty label */
+    uint64_t written;                   /* flow rows written (window: flows) */
+    uint64_t rows;                      /* CSV rows written */
+    uint64_t labels;                    /* distinct labels written */
+    uint64_t below_min;                 /* flows dropped by min_flows */
+} extract_stats;
+
+typedef struct extract extract;
+
+/* out: where rows go (borrowed, not closed).  Fails on a bad config. */
+extract *extract_new(const extract_config *cfg, csv_writer *out, snitch_err *e);
+
+/* Write the CSV header line. */
+void extract_write_header(extract *x);
+
+/* Feed one captured packet.  Returns 0, or -1 (out of memory, or a write
+ * error), with e filled. */
+int extract_packet(extract *x, const capture_packet *pkt, snitch_err *e);
+
+/* End all flows, apply min_flows, write the remaining rows.  Returns 0 or
+ * -1 with e filled. */
+int extract_finish(extract *x, snitch_err *e);
+
+void extract_get_stats(const extract *x, extract_stats *out);
+
+void extract_free(extract *x);
+
+#endif
