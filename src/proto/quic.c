@@ -15,7 +15,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include "util/xalloc.h"
 
@@ -55,10 +56,43 @@ static const uint8_t *version_salt(uint32_t ver)
 
 /* ------------------------------------------------------------ key schedule */
 
+/* HMAC-SHA256 with a MAC context the caller set up once (see
+ * new_hmac_sha256): one provider fetch per key derivation instead of two
+ * per HMAC. */
+static int hmac_sha256(EVP_MAC_CTX *m, const uint8_t *key, size_t klen,
+                       const uint8_t *a, size_t alen, uint8_t out[32])
+{
+    size_t olen = 0;
+    if (EVP_MAC_init(m, key, klen, NULL) != 1 ||
+        EVP_MAC_update(m, a, alen) != 1 ||
+        EVP_MAC_final(m, out, &olen, 32) != 1 || olen != 32)
+        return -1;
+    return 0;
+}
+
+static EVP_MAC_CTX *new_hmac_sha256(void)
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end()
+    };
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!mac)
+        return NULL;
+    EVP_MAC_CTX *m = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);      /* the context keeps its own reference */
+    if (m && EVP_MAC_CTX_set_params(m, params) != 1) {
+        EVP_MAC_CTX_free(m);
+        m = NULL;
+    }
+    return m;
+}
+
 /* HKDF-Expand-Label (RFC 8446 7.1) with an empty context, for outputs of at
  * most one SHA-256 block, which is all QUIC Initial keys need. */
-static int expand_label(const uint8_t secret[32], const char *label,
-                        uint8_t *out, size_t len)
+static int expand_label(EVP_MAC_CTX *m, const uint8_t secret[32],
+                        const char *label, uint8_t *out, size_t len)
 {
     uint8_t info[2 + 1 + 255 + 1 + 1];
     size_t llen = strlen(label);
@@ -75,8 +109,7 @@ static int expand_label(const uint8_t secret[32], const char *label,
     info[n++] = 0;          /* empty context */
     info[n++] = 1;          /* HKDF-Expand block counter T(1) */
     uint8_t t[32];
-    unsigned int tlen = 0;
-    if (!HMAC(EVP_sha256(), secret, 32, info, n, t, &tlen) || tlen != 32)
+    if (hmac_sha256(m, secret, 32, info, n, t) != 0)
         return -1;
     memcpy(out, t, len);
     OPENSSL_cleanse(t, sizeof t);
@@ -87,27 +120,28 @@ int quic_client_initial_keys(uint32_t version, const uint8_t *dcid,
                              size_t dcid_len, quic_keys *out)
 {
     const uint8_t *salt = version_salt(version);
-    if (!salt || !out)
+    if (!salt || !out || (!dcid && dcid_len))
         return -1;
     int v2 = version == QUIC_V2;
     static const uint8_t none[1] = { 0 };
+    EVP_MAC_CTX *m = new_hmac_sha256();
     uint8_t init[32];
-    unsigned int ilen = 0;
     /* HKDF-Extract(salt, DCID) is HMAC with the salt as key. */
-    if (!HMAC(EVP_sha256(), salt, 20, dcid_len ? dcid : none, dcid_len,
-              init, &ilen) || ilen != 32)
-        return -1;
-    int rc = expand_label(init, "client in", out->secret, 32);
+    int rc = m ? hmac_sha256(m, salt, 20, dcid_len ? dcid : none, dcid_len,
+                             init) : -1;
+    if (rc == 0)
+        rc = expand_label(m, init, "client in", out->secret, 32);
     OPENSSL_cleanse(init, sizeof init);
     if (rc == 0)
-        rc = expand_label(out->secret, v2 ? "quicv2 key" : "quic key",
+        rc = expand_label(m, out->secret, v2 ? "quicv2 key" : "quic key",
                           out->key, sizeof out->key);
     if (rc == 0)
-        rc = expand_label(out->secret, v2 ? "quicv2 iv" : "quic iv",
+        rc = expand_label(m, out->secret, v2 ? "quicv2 iv" : "quic iv",
                           out->iv, sizeof out->iv);
     if (rc == 0)
-        rc = expand_label(out->secret, v2 ? "quicv2 hp" : "quic hp",
+        rc = expand_label(m, out->secret, v2 ? "quicv2 hp" : "quic hp",
                           out->hp, sizeof out->hp);
+    EVP_MAC_CTX_free(m);
     return rc;
 }
 
@@ -267,7 +301,10 @@ static long walk_frames(const uint8_t *p, size_t n, frame_sink sink,
     uint64_t q = 0, a, b, cnt;
     while (q < n) {
         uint8_t ft = p[q];
-        if (ft == 0x00 || ft == 0x01) {             /* PADDING, PING */
+        if (ft == 0x00) {                           /* PADDING */
+            while (q < n && p[q] == 0x00)   /* Initials carry runs of it */
+                q++;
+        } else if (ft == 0x01) {                    /* PING */
             q++;
         } else if (ft == 0x06) {                    /* CRYPTO */
             uint64_t off, ln;

@@ -39,8 +39,10 @@ void quic_flow_free(quic_flow *q);
 
 /* Feed one UDP payload sent in direction dir (0 or 1, relative to the
  * flow).  On QUIC_DONE *out is filled (caller frees it with
- * tls_hello_free).  After QUIC_DONE or QUIC_FAIL further calls return the
- * same state and do nothing. */
+ * tls_hello_free; out may be NULL).  After QUIC_DONE or QUIC_FAIL further
+ * calls return the same state and do nothing.  A dir other than 0 or 1 is
+ * ignored (QUIC_NEED).  Out of memory, or stored CRYPTO data beyond the
+ * bounds below, gives QUIC_FAIL. */
 quic_state quic_flow_add(quic_flow *q, int dir, const uint8_t *data,
                          size_t len, tls_hello *out);
 
