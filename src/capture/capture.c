@@ -170,8 +170,12 @@ int capture_next(capture *c, capture_packet *pkt, snitch_err *e)
         int r = pcap_next_ex(c->p, &h, &d);
         if (r == 1) {
             c->number++;
-            pkt->ts_ns = (int64_t)h->ts.tv_sec * 1000000000
-                         + (int64_t)h->ts.tv_usec * (c->nano ? 1 : 1000);
+            /* pcap stores both timestamp fields as unsigned 32-bit, but
+             * libpcap reads them as signed: undo the sign extension so
+             * dates past 2038 and out-of-range fractions read as written. */
+            int64_t sec = h->ts.tv_sec < 0 ? (int64_t)(uint32_t)h->ts.tv_sec : (int64_t)h->ts.tv_sec;
+            int64_t frac = (int64_t)(uint32_t)h->ts.tv_usec;
+            pkt->ts_ns = sec * 1000000000 + frac * (c->nano ? 1 : 1000);
             pkt->linktype = c->linktype;
             pkt->data = d;
             pkt->caplen = h->caplen;
@@ -233,6 +237,12 @@ int capture_live_stats(capture *c, uint64_t *recv, uint64_t *drop, uint64_t *ifd
     *drop = st.ps_drop;
     *ifdrop = st.ps_ifdrop;
     return 0;
+}
+
+const char *capture_linktype_name(int linktype)
+{
+    const char *n = pcap_datalink_val_to_name(linktype);
+    return n ? n : "unknown";
 }
 
 void capture_close(capture *c)

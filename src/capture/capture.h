@@ -59,6 +59,9 @@ void capture_progress(const capture *c, uint64_t *done, uint64_t *total);
 int capture_live_stats(capture *c, uint64_t *recv, uint64_t *drop,
                        uint64_t *ifdrop);
 
+/* libpcap's name of a link type ("EN10MB", "PPP", ...), or "unknown". */
+const char *capture_linktype_name(int linktype);
+
 void capture_close(capture *c);
 
 #endif

@@ -25,6 +25,7 @@ typedef struct outfile {
     FILE *f;
     char *path;      /* final name (NULL for stdout) */
     char *tmp;       /* temporary name */
+    int direct;      /* a device or FIFO, written in place */
 } outfile;
 
 /* Returns 0, or -1 after printing "snitch CMD: ..." to stderr. */

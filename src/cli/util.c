@@ -24,6 +24,15 @@ int outfile_open(outfile *o, const char *cmd, const char *path, int force)
             fprintf(stderr, "snitch %s: '%s' is a directory\n", cmd, path);
             return -1;
         }
+        if (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)) {
+            /* /dev/null, a named pipe: nothing to replace, write in place */
+            if (!(o->f = fopen(path, "w"))) {
+                fprintf(stderr, "snitch %s: cannot write '%s': %s\n", cmd, path, strerror(errno));
+                return -1;
+            }
+            o->direct = 1;
+            return 0;
+        }
         if (!force) {
             fprintf(stderr, "snitch %s: '%s' exists; use --force to replace it\n", cmd, path);
             return -1;
@@ -66,6 +75,14 @@ fail:
 int outfile_commit(outfile *o, const char *cmd)
 {
     int r = 0;
+    if (o->direct) {
+        if (fclose(o->f) != 0) {
+            fprintf(stderr, "snitch %s: writing output: %s\n", cmd, strerror(errno));
+            r = -1;
+        }
+        memset(o, 0, sizeof *o);
+        return r;
+    }
     if (!o->path) {
         if (fflush(stdout) != 0) {
             fprintf(stderr, "snitch %s: writing standard output: %s\n", cmd, strerror(errno));
@@ -97,6 +114,8 @@ int outfile_commit(outfile *o, const char *cmd)
 
 void outfile_abort(outfile *o)
 {
+    if (o->direct)
+        fclose(o->f);
     if (o->path) {
         if (o->f)
             fclose(o->f);

@@ -359,6 +359,10 @@ int extract_packet(extract *x, const capture_packet *pkt, snitch_err *e)
     decode_pkt d;
     x->st.packets++;
     decode_status s = decode_packet(pkt->linktype, pkt->data, pkt->caplen, &d);
+    if (s == DECODE_LINKTYPE)
+        return err_set(e, "link type %d (%s) is not supported (supported: Ethernet, Linux SLL "
+                          "v1/v2, raw IP, BSD null/loopback)",
+                       pkt->linktype, capture_linktype_name(pkt->linktype));
     if (s != DECODE_OK) {
         x->st.skipped[s]++;
         return 0;

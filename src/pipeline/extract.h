@@ -64,8 +64,8 @@ extract *extract_new(const extract_config *cfg, csv_writer *out, snitch_err *e);
 /* Write the CSV header line. */
 void extract_write_header(extract *x);
 
-/* Feed one captured packet.  Returns 0, or -1 (out of memory, or a write
- * error), with e filled. */
+/* Feed one captured packet.  Returns 0, or -1 (a link type the decoder
+ * does not support, out of memory, a write error), with e filled. */
 int extract_packet(extract *x, const capture_packet *pkt, snitch_err *e);
 
 /* End all flows, apply min_flows, write the remaining rows.  Returns 0 or
