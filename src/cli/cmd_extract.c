@@ -19,7 +19,7 @@ static const char usage_text[] =
     "usage: snitch extract (-r FILE... | -i IFACE) -o OUT [options]\n"
     "\n"
     "Turn captures into a labeled feature table (CSV, one row per flow, or\n"
-    "per packet with --features window).  Definitions: docs/FEATURES.md.\n"
+    "per packet with --features window).  Columns: docs/features.md.\n"
     "\n"
     "input\n"
     "  -r, --read FILE        pcap or pcapng file; repeat for more files, read in\n"
