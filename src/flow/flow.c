@@ -1,10 +1,14 @@
 /* flow.c - the flow table: hash lookup by unordered endpoint pair, an LRU
  * list for idle expiry and eviction, and the flow lifecycle; see flow.h.
  *
- * Why an LRU list: flows are touched in arrival order, so the least
- * recently active flow is always at the tail.  Idle expiry then costs O(1)
- * per packet (look at the tail only) instead of periodic full scans, and
- * eviction under max_flows picks the tail too. */
+ * Why an LRU list: the least recently active flow sits at the tail, so idle
+ * expiry costs O(1) per packet (look at the tail only) instead of periodic
+ * full scans, and eviction under max_flows picks the tail too.  Why "second
+ * chance": moving a flow to the head on every packet touches its two list
+ * neighbours, two cache misses per packet on a big table.  Instead a packet
+ * only updates last_seen; when a flow reaches the tail and has been active
+ * since it was put at the head, it goes back to the head instead of being
+ * expired or evicted. */
 #include "flow.h"
 
 #include <arpa/inet.h>
@@ -135,6 +139,7 @@ static void lru_unlink(flow_table *t, flow *f)
 
 static void lru_push_head(flow_table *t, flow *f)
 {
+    f->lru_stamp = f->last_seen;
     f->lru_prev = NULL;
     f->lru_next = t->lru_head;
     if (t->lru_head)
@@ -189,10 +194,25 @@ static int grow_buckets(flow_table *t)
     return 0;
 }
 
+/* Give the tail flow its second chance while it was active since it was
+ * put at the head: back to the head it goes.  Leaves at the tail the least
+ * recently active flow (or one of the flows active at the same time). */
+static void settle_tail(flow_table *t)
+{
+    size_t n = (size_t)t->st.open;
+    while (n-- && t->lru_tail && t->lru_tail->last_seen != t->lru_tail->lru_stamp) {
+        flow *f = t->lru_tail;
+        lru_unlink(t, f);
+        lru_push_head(t, f);
+    }
+}
+
 static flow *new_flow(flow_table *t, const decode_pkt *p, uint64_t h, int64_t ts)
 {
-    if (t->cfg.max_flows && t->st.open >= t->cfg.max_flows && t->lru_tail)
+    if (t->cfg.max_flows && t->st.open >= t->cfg.max_flows && t->lru_tail) {
+        settle_tail(t);
         end_flow(t, t->lru_tail, FLOW_END_EVICTED);
+    }
     if (t->st.open + 1 > t->nbuckets)
         grow_buckets(t);
     flow *f = calloc(1, sizeof *f);
@@ -207,6 +227,9 @@ static flow *new_flow(flow_table *t, const decode_pkt *p, uint64_t h, int64_t ts
     f->port[1] = p->dport;
     f->first_seen = f->last_seen = ts;
     f->syn_dir = -1;
+    /* most flows are short: one allocation holds them whole */
+    f->pkts = malloc(16 * sizeof *f->pkts);
+    f->cap = f->pkts ? 16 : 0;
     f->hash = h;
     size_t b = h & (t->nbuckets - 1);
     f->hnext = t->buckets[b];
@@ -223,8 +246,15 @@ static flow *new_flow(flow_table *t, const decode_pkt *p, uint64_t h, int64_t ts
  * exceeds the timeout.  Only the LRU tail needs looking at. */
 static void expire_idle(flow_table *t)
 {
-    while (t->lru_tail && t->watermark - t->lru_tail->last_seen > t->cfg.idle_ns)
-        end_flow(t, t->lru_tail, FLOW_END_IDLE);
+    flow *f;
+    while ((f = t->lru_tail) && t->watermark - f->lru_stamp > t->cfg.idle_ns) {
+        if (t->watermark - f->last_seen > t->cfg.idle_ns) {
+            end_flow(t, f, FLOW_END_IDLE);
+        } else {            /* active since: second chance */
+            lru_unlink(t, f);
+            lru_push_head(t, f);
+        }
+    }
 }
 
 int flow_table_add(flow_table *t, int64_t ts, const decode_pkt *p, snitch_err *e)
@@ -255,9 +285,6 @@ int flow_table_add(flow_table *t, int64_t ts, const decode_pkt *p, snitch_err *e
         if (!f)
             return err_set(e, "out of memory (%llu flows open)",
                            (unsigned long long)t->st.open);
-    } else if (t->lru_head != f) {
-        lru_unlink(t, f);
-        lru_push_head(t, f);
     }
 
     if (f->npkts == f->cap &&

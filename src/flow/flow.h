@@ -46,6 +46,7 @@ typedef struct flow {
     void *user;             /* the on_packet/on_end caller's per-flow state */
 
     /* table bookkeeping */
+    int64_t lru_stamp;      /* last_seen when last put at the LRU head */
     uint64_t hash;
     struct flow *hnext;
     struct flow *lru_prev, *lru_next;

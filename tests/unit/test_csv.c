@@ -96,6 +96,82 @@ static void test_doubles_round_trip(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The shortest form by brute force: the fewest %.Ng digits that read back. */
+static int shortest_digits(double v)
+{
+    char b[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(b, sizeof b, "%.*g", p, v);
+        if (strtod(b, NULL) == v)
+            return p;
+    }
+    return 17;
+}
+
+static int sig_digits(const char *s)
+{
+    int n = 0, started = 0, zeros = 0;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9')
+            continue;
+        if (*s != '0')
+            started = 1;
+        if (!started)
+            continue;
+        if (*s == '0') {
+            zeros++;        /* trailing zeros of an integer part are not digits */
+        } else {
+            n += zeros + 1;
+            zeros = 0;
+        }
+    }
+    return n;
+}
+
+static void test_doubles_are_shortest(void)
+{
+    /* the kinds of values the tables hold: nanosecond intervals in
+     * seconds, log1p of microseconds, means, tiny and huge magnitudes */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int bad = 0, longer = 0;
+    char b[32];
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        switch (i % 5) {
+        case 0: v = (double)(x >> 11) / (double)(1ull << 53) * 1e6; break;
+        case 1: v = (double)(x % 100000000000ull) / 1e9; break;
+        case 2: v = log1p((double)(x % 10000000) / 1e3); break;
+        case 3: v = (double)(x % 100000) / (double)(1 + x % 97); break;
+        default: v = ldexp((double)(x >> 11) / (double)(1ull << 53), (int)(x % 120) - 60);
+        }
+        if (i & 1)
+            v = -v;
+        size_t n = csv_format_double(v, b);
+        b[n] = 0;
+        if (strtod(b, NULL) != v)
+            bad++;
+        else if (v != floor(v) && sig_digits(b) > shortest_digits(v))
+            longer++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(longer, 0);
+    size_t n = csv_format_double(1e-9, b);
+    b[n] = 0;
+    CHECK_EQ_STR(b, "1e-09");
+    n = csv_format_double(0.0049997525, b);
+    b[n] = 0;
+    CHECK_EQ_STR(b, "0.0049997525");
+    n = csv_format_double(123456.5, b);
+    b[n] = 0;
+    CHECK_EQ_STR(b, "123456.5");
+    n = csv_format_double(-2.5e-05, b);
+    b[n] = 0;
+    CHECK_EQ_STR(b, "-2.5e-05");
+}
+
 static void test_timestamps(void)
 {
     char b[32];
@@ -151,6 +227,7 @@ int main(void)
     RUN(test_quoting);
     RUN(test_embedded_nul_kept);
     RUN(test_doubles_round_trip);
+    RUN(test_doubles_are_shortest);
     RUN(test_timestamps);
     RUN(test_large_output);
     RUN(test_write_error_reported);

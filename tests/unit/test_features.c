@@ -205,6 +205,48 @@ static void test_window_boundary_is_inclusive(void)
     CHECK_NEAR(out[2 * FEAT_NWINDOW + 6], 50, 1e-12);  /* std of 100, 200 */
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_long_flow_percentiles(void)
+{
+    /* 5000 packets, many ties: the in-house sort must agree with qsort */
+    enum { N = 5000 };
+    flow f;
+    memset(&f, 0, sizeof f);
+    f.pkts = calloc(N, sizeof *f.pkts);
+    f.npkts = f.cap = N;
+    double *ref = malloc(N * sizeof *ref);
+    uint64_t x = 7;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t sz = i % 3 ? (uint32_t)(40 + x % 1460) : 1500;
+        f.pkts[i] = (flow_pkt){(int64_t)i * 1000, sz, sz, 1, 0};
+        ref[i] = sz;
+    }
+    qsort(ref, N, sizeof *ref, cmp_d);
+    feat_ws *ws = feat_ws_new();
+    feat_view all, data;
+    feat_prepare(ws, &f, 1, 1, &all, &data);
+    double s[FEAT_NSTATS];
+    feat_stats(ws, &data, s);
+    double pos = (N - 1) * 0.25;
+    size_t lo = (size_t)pos;
+    double t = pos - (double)lo;
+    CHECK_NEAR(s[1], ref[lo] + (ref[lo + 1] - ref[lo]) * t, 1e-9);
+    CHECK_NEAR(s[2], ref[(N - 1) / 2] + (ref[N / 2] - ref[(N - 1) / 2]) * 0.5, 1e-9);
+    CHECK(s[4] == ref[N - 1]);
+    CHECK(s[0] == N);
+    feat_ws_free(ws);
+    free(ref);
+    free(f.pkts);
+}
+
 int main(void)
 {
     RUN(test_stats_match_reference);
@@ -215,5 +257,6 @@ int main(void)
     RUN(test_seq_prepadding_and_channels);
     RUN(test_window_matches_reference);
     RUN(test_window_boundary_is_inclusive);
+    RUN(test_long_flow_percentiles);
     return check_summary();
 }
