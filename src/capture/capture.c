@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct capture {
     pcap_t *p;
@@ -53,7 +54,7 @@ static int set_filter(pcap_t *p, const char *filter, const char *src, snitch_err
 static pcap_t *open_file(const char *path, const char *filter, char **iobuf, snitch_err *e)
 {
     char eb[PCAP_ERRBUF_SIZE] = "";
-    FILE *f = fopen(path, "rb");
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
         err_set(e, "%s: %s", path, strerror(errno));
         return NULL;
@@ -96,11 +97,20 @@ capture *capture_open_files(const char *const *paths, size_t npaths,
     for (size_t i = 0; i < npaths; i++) {
         if (!(c->paths[i] = strdup(paths[i])))
             goto oom;
+        struct stat sb;
+        if (!strcmp(paths[i], "-") || (stat(paths[i], &sb) == 0 && !S_ISREG(sb.st_mode))) {
+            /* standard input, a pipe: reading it twice is not possible, so
+             * it is only checked when its turn comes */
+            if (strcmp(paths[i], "-") && access(paths[i], R_OK) != 0) {
+                err_set(e, "%s: %s", paths[i], strerror(errno));
+                goto fail;
+            }
+            continue;
+        }
         pcap_t *p = open_file(paths[i], filter, NULL, e);
         if (!p)
             goto fail;
         pcap_close(p);
-        struct stat sb;
         if (stat(paths[i], &sb) == 0)
             c->total += (uint64_t)sb.st_size;
     }

@@ -22,8 +22,9 @@ static const char usage_text[] =
     "per packet with --features window).  Columns: docs/features.md.\n"
     "\n"
     "input\n"
-    "  -r, --read FILE        pcap or pcapng file; repeat for more files, read in\n"
-    "                         the given order as one continuous capture\n"
+    "  -r, --read FILE        pcap or pcapng file (- for standard input); repeat\n"
+    "                         for more files, read in the given order as one\n"
+    "                         continuous capture\n"
     "  -i, --interface IFACE  live capture (libpcap; Ctrl-C ends it, every open\n"
     "                         flow is written)\n"
     "  -f, --filter BPF       capture filter, e.g. 'tcp port 443'\n"
@@ -348,6 +349,8 @@ int cmd_extract(int argc, char **argv)
             continue;
         }
         if (r == CAPTURE_ERROR) {
+            if (g_interrupted)      /* a read cut short by the signal */
+                break;
             if (show)
                 fprintf(stderr, "\r%60s\r", "");
             fprintf(stderr, "snitch extract: %s\n", err.msg);
