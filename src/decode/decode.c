@@ -36,6 +36,7 @@ const char *decode_status_name(decode_status s)
 #define ETH_VLAN 0x8100
 #define ETH_QINQ 0x88A8
 #define ETH_QINQ_OLD 0x9100
+#define ETH_QINQ_OLD2 0x9200
 #define ETH_MPLS 0x8847
 #define ETH_MPLS_MC 0x8848
 
@@ -59,16 +60,28 @@ typedef struct ip_view {
 } ip_view;
 
 /* Ethernet II with any number of VLAN tags, and MPLS label stacks.  An
- * 802.3 length field (<= 1500) means LLC: no IP. */
+ * 802.3 length field (<= 1500) means LLC: no IP, except for Cisco ISL
+ * (26-byte header to 01/03:00:0c:00:00, then the whole tagged frame), which
+ * dpkt and so the reference open. */
 static decode_status ethernet(const uint8_t *p, size_t n, ip_view *ip)
 {
-    if (n < 14)
-        return DECODE_MALFORMED;
-    uint16_t type = rd16(p + 12);
+    uint16_t type;
+    for (;;) {
+        if (n < 14)
+            return DECODE_MALFORMED;
+        type = rd16(p + 12);
+        if (type > 1500)
+            break;
+        if ((p[0] != 0x01 && p[0] != 0x03) || memcmp(p + 1, "\x00\x0c\x00\x00", 4) != 0)
+            return DECODE_NOT_IP;
+        if (n < 26)
+            return DECODE_MALFORMED;
+        p += 26;
+        n -= 26;
+    }
     size_t off = 14;
-    if (type <= 1500)
-        return DECODE_NOT_IP;
-    while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+    while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD ||
+           type == ETH_QINQ_OLD2) {
         if (n < off + 4)
             return DECODE_MALFORMED;
         type = rd16(p + off + 2);
@@ -82,8 +95,8 @@ static decode_status ethernet(const uint8_t *p, size_t n, ip_view *ip)
             off += 4;
             if (bottom)
                 break;
-            if (i == 23)
-                return DECODE_NOT_IP;
+            if (i == 23) /* dpkt stops looking for the bottom here */
+                break;
         }
         /* MPLS carries no payload type: like dpkt, take 0x45 as IPv4 and a
          * 6 nibble as IPv6; anything else (pseudowires) is not opened. */
@@ -241,22 +254,37 @@ static int udp_tunnel(uint16_t dport, const uint8_t *b, size_t n, ip_view *ip,
 }
 
 /* GRE version 0 (RFC 2784/2890) with optional checksum, key and sequence
- * number.  Routing (R) and other versions (PPTP's enhanced GRE) are not
- * opened. */
+ * number; other versions (PPTP's enhanced GRE) are not opened.  The
+ * optional fields are read as dpkt (so the reference) reads them: checksum
+ * and offset when C or R is set, key, sequence, a 4-byte acknowledgment when
+ * bit 0x0080 is set, then RFC 1701 source route entries up to a null one
+ * when R is set. */
 static decode_status gre(const uint8_t *b, size_t n, ip_view *ip)
 {
     if (n < 4)
         return DECODE_MALFORMED;
     uint16_t flags = rd16(b), proto = rd16(b + 2);
-    if ((flags & 7) != 0 || (flags & 0x4000))
+    if ((flags & 7) != 0)
         return DECODE_TUNNEL;
     size_t off = 4;
-    if (flags & 0x8000)
+    if (flags & 0xC000)
         off += 4;
     if (flags & 0x2000)
         off += 4;
     if (flags & 0x1000)
         off += 4;
+    if (flags & 0x0080)
+        off += 4;
+    if (flags & 0x4000) {
+        for (;;) {
+            if (off + 4 > n)
+                return DECODE_MALFORMED;
+            size_t sl = b[off + 3];
+            off += 4 + sl;
+            if (sl == 0)
+                break;
+        }
+    }
     if (off > n)
         return DECODE_MALFORMED;
     if (proto == ETH_TEB)
