@@ -61,6 +61,13 @@ unsigned table_feature_family(const char *name);
  * Returns 0 or -1 when out of memory. */
 int table_keep_labeled(table *t, size_t min_rows, snitch_err *e);
 
+/* Families (TABLE_* bits) among the table's feature columns. */
+unsigned table_families_present(const table *t);
+
+/* Keep only the feature columns of the given families (compacting x and
+ * feat).  -1 with e when none is left.  (select.c) */
+int table_select_families(table *t, unsigned families, snitch_err *e);
+
 /* Rows per class: counts[k] for k < nclasses (caller allocates). */
 void table_class_counts(const table *t, uint64_t *counts);
 
