@@ -1,0 +1,250 @@
+/* json.c - streaming JSON writer; see json.h.
+ *
+ * The writer keeps one "no comma yet" flag per open container.  Nesting
+ * deeper than the 64 flags it has is not written: the container that would
+ * be the 65th becomes null and everything inside it is dropped (depth keeps
+ * counting so the matching ends are consumed), so the output is still valid
+ * JSON and first[] is never indexed out of range.  A finished top-level
+ * value is followed by a newline, so reports end as text files should.
+ * Write errors are left on the FILE (ferror) for the caller to check. */
+#include "json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "output/csv.h"
+
+#define JSON_MAX_DEPTH ((int)(sizeof ((json_writer *)0)->first / sizeof(int)))
+
+void json_init(json_writer *w, FILE *f, int pretty)
+{
+    memset(w, 0, sizeof *w);
+    w->f = f;
+    w->pretty = pretty;
+}
+
+static void newline_indent(json_writer *w, int depth)
+{
+    putc('\n', w->f);
+    for (int i = 0; i < depth; i++)
+        fputs("  ", w->f);
+}
+
+/* Separator and indentation before a value or a key.  Returns 0 when the
+ * value must be dropped (inside a too-deep container). */
+static int before_value(json_writer *w)
+{
+    if (w->depth > JSON_MAX_DEPTH)
+        return 0;
+    if (w->after_key) {
+        w->after_key = 0;
+        return 1;
+    }
+    if (w->depth > 0) {
+        int *first = &w->first[w->depth - 1];
+        if (!*first)
+            putc(',', w->f);
+        *first = 0;
+        if (w->pretty)
+            newline_indent(w, w->depth);
+    }
+    return 1;
+}
+
+/* A value ending at the top level completes the document. */
+static void after_value(json_writer *w)
+{
+    if (w->depth == 0)
+        putc('\n', w->f);
+}
+
+static void put_fffd(FILE *f)
+{
+    fputs("\xEF\xBF\xBD", f);
+}
+
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 if invalid,
+ * with *bad set to the bytes to replace by one U+FFFD: the maximal prefix
+ * of a valid sequence (Unicode's "maximal subpart" practice, which is also
+ * what Python's decode(errors='replace') does). */
+static size_t utf8_seq(const unsigned char *s, size_t *bad)
+{
+    unsigned char b = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;     /* range of the second byte */
+    if (b < 0x80)
+        return 1;
+    if (b >= 0xC2 && b <= 0xDF) {
+        len = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        len = 3;
+        if (b == 0xE0)
+            lo = 0xA0;      /* overlong */
+        else if (b == 0xED)
+            hi = 0x9F;      /* UTF-16 surrogates */
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        len = 4;
+        if (b == 0xF0)
+            lo = 0x90;      /* overlong */
+        else if (b == 0xF4)
+            hi = 0x8F;      /* above U+10FFFF */
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    /* The terminating NUL fails every range check, so no reading past it. */
+    if (s[1] < lo || s[1] > hi) {
+        *bad = 1;
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            *bad = i;
+            return 0;
+        }
+    }
+    return len;
+}
+
+static void put_string(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    putc('"', f);
+    while (*s) {
+        /* Runs of bytes needing no escape go out in one fwrite. */
+        const unsigned char *run = s;
+        while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+            s++;
+        if (s > run)
+            fwrite(run, 1, (size_t)(s - run), f);
+        if (!*s)
+            break;
+        unsigned char c = *s;
+        if (c >= 0x80) {
+            size_t bad = 0, len = utf8_seq(s, &bad);
+            if (len) {
+                fwrite(s, 1, len, f);
+                s += len;
+            } else {
+                put_fffd(f);
+                s += bad;
+            }
+            continue;
+        }
+        s++;
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default: fprintf(f, "\\u%04x", c); break;
+        }
+    }
+    putc('"', f);
+}
+
+static void begin(json_writer *w, char open)
+{
+    if (w->depth >= JSON_MAX_DEPTH) {
+        /* too deep: stand in null for it (once), then drop its contents */
+        if (w->depth == JSON_MAX_DEPTH && before_value(w))
+            fputs("null", w->f);
+        w->depth++;
+        return;
+    }
+    if (!before_value(w))
+        return;
+    putc(open, w->f);
+    w->first[w->depth++] = 1;
+}
+
+static void end(json_writer *w, char close)
+{
+    if (w->depth == 0)
+        return;                 /* unbalanced end: nothing open to close */
+    if (w->depth > JSON_MAX_DEPTH) {
+        w->depth--;
+        return;
+    }
+    if (w->after_key) {         /* a key without a value: keep it valid */
+        fputs("null", w->f);
+        w->after_key = 0;
+    }
+    int empty = w->first[--w->depth];
+    if (w->pretty && !empty)
+        newline_indent(w, w->depth);
+    putc(close, w->f);
+    after_value(w);
+}
+
+void json_begin_object(json_writer *w) { begin(w, '{'); }
+void json_end_object(json_writer *w) { end(w, '}'); }
+void json_begin_array(json_writer *w) { begin(w, '['); }
+void json_end_array(json_writer *w) { end(w, ']'); }
+
+void json_key(json_writer *w, const char *key)
+{
+    if (w->after_key) {         /* previous key got no value: keep it valid */
+        fputs("null", w->f);
+        w->after_key = 0;
+    }
+    if (!before_value(w))
+        return;
+    put_string(w->f, key ? key : "");
+    fputs(w->pretty ? ": " : ":", w->f);
+    w->after_key = 1;
+}
+
+void json_str(json_writer *w, const char *s)
+{
+    if (!s) {
+        json_null(w);
+        return;
+    }
+    if (!before_value(w))
+        return;
+    put_string(w->f, s);
+    after_value(w);
+}
+
+void json_double(json_writer *w, double v)
+{
+    if (!isfinite(v)) {         /* JSON has no NaN or infinities */
+        json_null(w);
+        return;
+    }
+    if (!before_value(w))
+        return;
+    char buf[32];
+    size_t n = csv_format_double(v, buf);
+    fwrite(buf, 1, n, w->f);
+    after_value(w);
+}
+
+void json_i64(json_writer *w, int64_t v)
+{
+    if (!before_value(w))
+        return;
+    fprintf(w->f, "%" PRId64, v);
+    after_value(w);
+}
+
+void json_bool(json_writer *w, int v)
+{
+    if (!before_value(w))
+        return;
+    fputs(v ? "true" : "false", w->f);
+    after_value(w);
+}
+
+void json_null(json_writer *w)
+{
+    if (!before_value(w))
+        return;
+    fputs("null", w->f);
+    after_value(w);
+}
