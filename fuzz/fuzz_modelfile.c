@@ -1,0 +1,167 @@
+/* fuzz_modelfile.c - libFuzzer target for src/model/modelfile.c.
+ *
+ * Input: [ctl] [nfeat] [nclasses] [file image].  ctl bit 0: recompute the
+ * trailing SHA-256 of the image before parsing, so that random damage gets
+ * past the checksum and the section walk behind it is what is fuzzed; bits
+ * 1-7 seed the plan of typed reads (below).  nfeat and nclasses are for
+ * loaders of section contents (forest_load on FRST, once it exists).
+ *
+ * Checked, aborting on any violation: a failed parse leaves the output
+ * empty and says why; a successful one has its sections in order, inside
+ * the image, back to back, with unique tags that mf_find returns, and
+ * rebuilding them with mf_build gives the image byte for byte (the layout
+ * is canonical).  Each section is then read by an mf_cur with a mix of
+ * getters chosen by a small PRNG; every value is compared with a direct
+ * little-endian decode, the cursor never passes its end, and once bad it
+ * stays bad and moves no more. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "model/modelfile.h"
+
+#define CHECK(c) do { if (!(c)) abort(); } while (0)
+
+static uint64_t le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint32_t next(uint32_t *s)
+{
+    /* xorshift32: any nonzero state */
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void read_section(const mf_section *sec, uint32_t seed)
+{
+    mf_cur c = { sec->data, sec->len, 0, 0 };
+    uint32_t s = seed | 1;
+    /* every step either consumes a byte, fails, or is a zero-length read;
+     * the bound only stops a long run of the last kind */
+    for (size_t step = 0; step < sec->len + 8 && !c.bad; step++) {
+        size_t off = c.off;
+        const uint8_t *at = sec->data + off;
+        size_t left = sec->len - off;
+        switch (next(&s) % 7) {
+        case 0: {
+            uint8_t v = mf_get_u8(&c);
+            CHECK(c.bad ? v == 0 && left < 1 : left >= 1 && v == at[0]);
+            break;
+        }
+        case 1: {
+            uint32_t v = mf_get_u32(&c);
+            CHECK(c.bad ? v == 0 && left < 4 : left >= 4 && v == le(at, 4));
+            break;
+        }
+        case 2: {
+            uint64_t v = mf_get_u64(&c);
+            CHECK(c.bad ? v == 0 && left < 8 : left >= 8 && v == le(at, 8));
+            break;
+        }
+        case 3: {
+            float v = mf_get_f32(&c);
+            uint32_t u;
+            memcpy(&u, &v, 4);
+            CHECK(c.bad ? u == 0 && left < 4 : left >= 4 && u == le(at, 4));
+            break;
+        }
+        case 4: {
+            double v = mf_get_f64(&c);
+            uint64_t u;
+            memcpy(&u, &v, 8);
+            CHECK(c.bad ? u == 0 && left < 8 : left >= 8 && u == le(at, 8));
+            break;
+        }
+        case 5: {
+            size_t max = next(&s) % 64;
+            char *str = mf_get_str(&c, max);
+            if (str) {
+                CHECK(!c.bad && left >= 4);
+                size_t n = (size_t)le(at, 4);
+                CHECK(n <= max && strlen(str) == n && memcmp(str, at + 4, n) == 0);
+                CHECK(c.off == off + 4 + n);
+                free(str);
+            } else {
+                CHECK(c.bad);
+            }
+            break;
+        }
+        default: {
+            size_t n = next(&s) % 16;
+            const uint8_t *p = mf_get_bytes(&c, n);
+            CHECK(c.bad ? p == NULL && left < n : p == at && c.off == off + n);
+            break;
+        }
+        }
+        CHECK(c.off <= c.len);
+        if (c.bad) {
+            CHECK(c.off == off);
+            /* sticky: nothing more is read, even zero bytes */
+            CHECK(mf_get_u8(&c) == 0 && mf_get_bytes(&c, 0) == NULL);
+            CHECK(mf_get_str(&c, 64) == NULL && c.off == off);
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 3)
+        return 0;
+    uint8_t ctl = data[0];
+    size_t len = size - 3;
+    /* an exact-size copy, so ASan catches a read past the image */
+    uint8_t *img = malloc(len ? len : 1);
+    if (!img)
+        return 0;
+    memcpy(img, data + 3, len);
+    if ((ctl & 1) && len >= 32) {
+        unsigned olen = 0;
+        if (EVP_Digest(img, len - 32, img + len - 32, &olen, EVP_sha256(), NULL) != 1)
+            abort();
+    }
+
+    mf_file f;
+    snitch_err e;
+    e.msg[0] = '\0';
+    if (mf_parse(img, len, &f, &e) != 0) {
+        CHECK(e.msg[0] != '\0');
+        CHECK(f.raw == NULL && f.sec == NULL && f.nsec == 0);
+        mf_file_free(&f);
+        free(img);
+        return 0;
+    }
+    CHECK(f.rawlen == len && f.version == MF_VERSION && f.nsec <= 64);
+    CHECK(memcmp(f.raw, img, len) == 0);
+    size_t off = 16;
+    for (size_t i = 0; i < f.nsec; i++) {
+        const mf_section *sec = &f.sec[i];
+        CHECK(sec->data == f.raw + off + 12 && sec->len <= len - 32 - off - 12);
+        CHECK(le(f.raw + off, 4) == sec->tag && le(f.raw + off + 4, 8) == sec->len);
+        CHECK(mf_find(&f, sec->tag) == sec);
+        off += 12 + sec->len;
+    }
+    CHECK(off == len - 32);
+
+    mf_buf b = { 0 };
+    if (mf_build(f.sec, f.nsec, &b) == 0)
+        CHECK(b.len == len && memcmp(b.p, img, len) == 0);
+    else
+        CHECK(b.oom);
+    mf_buf_free(&b);
+
+    for (size_t i = 0; i < f.nsec; i++)
+        read_section(&f.sec[i], (uint32_t)(ctl >> 1) << 8 | (uint32_t)i);
+
+    mf_file_free(&f);
+    free(img);
+    return 0;
+}
