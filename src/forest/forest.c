@@ -1,0 +1,1430 @@
+/* forest.c - Random Forest (CART, Gini) training, prediction, importances,
+ * Graphviz export and (de)serialization; see forest.h.
+ *
+ * Training follows scikit-learn's RandomForestClassifier (BestSplitter,
+ * DepthFirstTreeBuilder) so that the two give the same family of models:
+ *
+ *   - bootstrap as per-row integer counts (n draws with replacement); rows
+ *     drawn zero times are not in the tree at all (as in sklearn, where a
+ *     zero weight removes the row), so "samples" and min_samples_leaf count
+ *     distinct drawn rows while Gini uses weights = count * class weight;
+ *   - at each node, features are drawn without replacement; every draw
+ *     counts as visited, constant-in-node features are skipped, and the
+ *     search stops once max_features draws are done and at least one of
+ *     them was non-constant (sklearn's loop condition; it keeps drawing
+ *     past max_features only while everything drawn was constant).  Known
+ *     constant features are handed down to the children as in sklearn;
+ *   - values closer than FEAT_EPS (sklearn's FEATURE_THRESHOLD, float) are
+ *     never separated; thresholds are midpoints of consecutive distinct
+ *     values; the proxy sum(L_c^2)/wL + sum(R_c^2)/wR (equivalent to the
+ *     weighted Gini decrease) picks the split, first best wins ties; any
+ *     valid split is taken, even one with zero improvement (sklearn does);
+ *   - a node is a leaf when depth == max_depth, it has < 2 or
+ *     < 2 * min_samples_leaf rows, it is pure, or no valid split exists.
+ *
+ * Speed.  Each feature is ranked once (its sorted distinct values, and for
+ * every row the index of its value), so a node sorts small integers instead
+ * of floats: for a candidate feature we gather (rank, position in node) of
+ * the node's rows into 64-bit keys and sort them with a counting sort over
+ * the node's rank range, or a 2-3 pass LSD radix sort if that range is
+ * wide, or insertion sort for tiny nodes.  One linear scan then evaluates
+ * every threshold with O(1) updates of the left/right sums of squares.
+ * The rows of a node stay contiguous in per-tree arrays (index, class,
+ * weight), partitioned in place after each split, so the scan reads class
+ * and weight from a small contiguous region.  Trees are handed to threads
+ * through an atomic counter and stored by tree index; tree t seeds its own
+ * generator from (seed, t), so the forest is the same for any thread count.
+ *
+ * Storage: nodes are flat {threshold, feature, left, right} records, node
+ * ids in depth-first (preorder) order, so children always follow their
+ * parent.  Leaves keep their class distribution sparsely (only classes with
+ * non-zero weight), because fully grown trees over many classes have
+ * thousands of leaves that are nearly all pure: dense k-wide rows would
+ * cost hundreds of MB and slow prediction down.  Inner nodes keep only
+ * sample count, weighted count and impurity (for importances and dot);
+ * forest_tree_dot rebuilds their class counts from the leaves.
+ *
+ * Serialized layout of the FRST section (little-endian, mf_put_*):
+ *
+ *   u32  layout version (FOREST_LAYOUT = 1)
+ *   u32  nfeat                 must equal the caller's
+ *   u32  nclasses              must equal the caller's
+ *   u32  n_trees               1 .. FOREST_MAX_TREES
+ *   i32  max_depth             0 = unlimited
+ *   i32  max_features          as requested (> 0, FOREST_SQRT/LOG2/ALL)
+ *   i32  max_features used     1 .. nfeat
+ *   i32  min_samples_leaf      >= 1
+ *   u8   balanced              0 or 1
+ *   u64  seed
+ *   n_trees times:
+ *     u32  n_nodes             1 .. FOREST_MAX_NODES
+ *     n_nodes times (36 bytes, node 0 is the root):
+ *       i32 feature            -1 = leaf, else 0 .. nfeat-1
+ *       f32 threshold          go left when x <= threshold; 0 for leaves
+ *       u32 left, right        child node ids, > this node's id and
+ *                              < n_nodes, each node a child exactly once;
+ *                              0 and 0 for leaves
+ *       u32 samples            distinct bootstrap rows in the node (>= 1)
+ *       f64 weighted samples   sum of weights (finite, >= 0)
+ *       f64 impurity           Gini, 0 .. 1
+ *     for each leaf, in node order:
+ *       u32 count              1 .. nclasses
+ *       count times: u32 class (strictly increasing, < nclasses),
+ *                    f64 probability (finite, 0 .. 1; the count sum to 1)
+ *
+ * forest_load checks every field against the remaining length before it
+ * allocates anything sized by it, so a hostile count cannot ask for more
+ * memory than the input could describe. */
+#include "forest.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define FOREST_LAYOUT 1u
+#define FOREST_MAX_TREES (1u << 20)
+#define FOREST_MAX_NODES (1u << 30)
+#define NODE_BYTES 36u
+/* Values closer than this are treated as equal (sklearn's
+ * FEATURE_THRESHOLD, a float32 constant added in float). */
+#define FEAT_EPS 1e-7f
+/* Rows per prediction block: a block's probabilities stay in cache while
+ * every tree walks it. */
+#define PRED_BLOCK 64
+
+/* ---- random numbers ------------------------------------------------ */
+
+/* splitmix64 mixes (seed, tree) into well-spread states; xoshiro256** is
+ * the per-tree stream. */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+typedef struct rng {
+    uint64_t s[4];
+} rng;
+
+static void rng_seed(rng *r, uint64_t seed, uint64_t stream)
+{
+    uint64_t a = seed, b = stream;
+    uint64_t sm = splitmix64(&a) ^ splitmix64(&b);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&sm);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return res;
+}
+
+/* Uniform in [0, bound), bound >= 1, without modulo bias (Lemire). */
+static inline uint32_t rng_below(rng *r, uint32_t bound)
+{
+    uint64_t m = (rng_next(r) >> 32) * bound;
+    if ((uint32_t)m < bound) {
+        uint32_t th = (uint32_t)-bound % bound;
+        while ((uint32_t)m < th)
+            m = (rng_next(r) >> 32) * bound;
+    }
+    return (uint32_t)(m >> 32);
+}
+
+/* ---- the model ------------------------------------------------------ */
+
+typedef struct fnode {
+    float thr;
+    int32_t feat;       /* -1: leaf */
+    uint32_t left;      /* leaf: first entry in the tree's value arrays */
+    uint32_t right;     /* leaf: number of entries */
+} fnode;
+
+typedef struct ftree {
+    uint32_t nn, nv;    /* nodes, leaf value entries */
+    fnode *node;
+    uint32_t *nsamp;
+    double *wn, *imp;
+    uint32_t *vcls;
+    double *vp;
+} ftree;
+
+struct forest {
+    forest_params p;
+    int mf;             /* max_features resolved */
+    size_t nfeat;
+    int k;
+    int ntrees;
+    ftree *tree;
+};
+
+static void tree_free(ftree *t)
+{
+    free(t->node);
+    free(t->nsamp);
+    free(t->wn);
+    free(t->imp);
+    free(t->vcls);
+    free(t->vp);
+    memset(t, 0, sizeof *t);
+}
+
+void forest_free(forest *m)
+{
+    if (!m)
+        return;
+    if (m->tree)
+        for (int t = 0; t < m->ntrees; t++)
+            tree_free(&m->tree[t]);
+    free(m->tree);
+    free(m);
+}
+
+void forest_default_params(forest_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->n_trees = 200;
+    p->max_depth = 0;
+    p->max_features = FOREST_SQRT;
+    p->min_samples_leaf = 1;
+    p->balanced = 0;
+    p->seed = 0;
+    p->threads = 0;
+}
+
+size_t forest_nfeatures(const forest *m) { return m->nfeat; }
+int forest_nclasses(const forest *m) { return m->k; }
+int forest_ntrees(const forest *m) { return m->ntrees; }
+
+size_t forest_nnodes(const forest *m)
+{
+    size_t s = 0;
+    for (int t = 0; t < m->ntrees; t++)
+        s += m->tree[t].nn;
+    return s;
+}
+
+static int ncpu(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c < 1 ? 1 : c > 256 ? 256 : (int)c;
+}
+
+/* ---- training: shared state ---------------------------------------- */
+
+typedef struct trainer {
+    size_t n, f;
+    int k, mf, maxd, msl;
+    uint64_t seed;
+    const uint32_t *rank;   /* f columns of n row ranks */
+    const float *val;       /* each feature's sorted distinct values */
+    const size_t *voff;     /* where feature j's values start in val */
+    const int32_t *y;
+    const double *cw;       /* class weights (1, or balanced) */
+    int ntrees;
+    ftree *out;             /* by tree index */
+    atomic_int next;        /* next tree to build */
+    atomic_int failed;      /* out of memory somewhere: stop */
+    pthread_mutex_t mu;     /* serializes progress calls */
+    int done;
+    void (*progress)(void *ctx, int done, int total);
+    void *ctx;
+} trainer;
+
+typedef struct stackent {
+    uint32_t s, e;          /* the node's rows: positions s .. e-1 */
+    uint32_t parent;
+    int depth, is_left;
+} stackent;
+
+/* One thread's working memory, reused for every tree it builds. */
+typedef struct work {
+    trainer *tr;
+    rng r;
+    uint32_t *cnt;          /* bootstrap counts */
+    uint32_t *sidx, *scls;  /* node-ordered rows and their classes */
+    double *sw;             /* and their weights */
+    uint64_t *key, *tmp;    /* (rank << 32 | position) sort buffers */
+    uint32_t *hist;
+    double *tot, *lft, *rgt;
+    uint32_t *feats;        /* feature draw pool */
+    size_t nw;              /* 64-bit words per constant-feature set */
+    uint64_t *cur, *found;  /* current node's known / found constants */
+    stackent *st;
+    size_t stn, stcap;
+    uint64_t *stbits;       /* nw words per stack entry */
+    size_t stbcap;
+    /* the tree being built */
+    fnode *node;
+    uint32_t *nsamp;
+    double *wn, *imp;
+    size_t cap_node, cap_nsamp, cap_wn, cap_imp;
+    uint32_t *vcls;
+    double *vp;
+    size_t cap_vcls, cap_vp;
+    uint32_t nn, nv;
+} work;
+
+static void work_free(work *w)
+{
+    free(w->cnt);
+    free(w->sidx);
+    free(w->scls);
+    free(w->sw);
+    free(w->key);
+    free(w->tmp);
+    free(w->hist);
+    free(w->tot);
+    free(w->lft);
+    free(w->rgt);
+    free(w->feats);
+    free(w->cur);
+    free(w->found);
+    free(w->st);
+    free(w->stbits);
+    free(w->node);
+    free(w->nsamp);
+    free(w->wn);
+    free(w->imp);
+    free(w->vcls);
+    free(w->vp);
+}
+
+static size_t hist_size(size_t n) { return 2 * n + 1 > 2048 ? 2 * n + 1 : 2048; }
+
+static int work_init(work *w, trainer *tr)
+{
+    size_t n = tr->n, k = (size_t)tr->k;
+    memset(w, 0, sizeof *w);
+    w->tr = tr;
+    w->nw = (tr->f + 63) / 64;
+    w->cnt = malloc(n * sizeof *w->cnt);
+    w->sidx = malloc(n * sizeof *w->sidx);
+    w->scls = malloc(n * sizeof *w->scls);
+    w->sw = malloc(n * sizeof *w->sw);
+    w->key = malloc(n * sizeof *w->key);
+    w->tmp = malloc(n * sizeof *w->tmp);
+    w->hist = malloc(hist_size(n) * sizeof *w->hist);
+    w->tot = malloc(k * sizeof *w->tot);
+    w->lft = malloc(k * sizeof *w->lft);
+    w->rgt = malloc(k * sizeof *w->rgt);
+    w->feats = malloc(tr->f * sizeof *w->feats);
+    w->cur = malloc(w->nw * sizeof *w->cur);
+    w->found = malloc(w->nw * sizeof *w->found);
+    if (!w->cnt || !w->sidx || !w->scls || !w->sw || !w->key || !w->tmp || !w->hist ||
+        !w->tot || !w->lft || !w->rgt || !w->feats || !w->cur || !w->found) {
+        work_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- training: sorting ---------------------------------------------- */
+
+static void insertion_sort(uint64_t *a, uint32_t m)
+{
+    for (uint32_t i = 1; i < m; i++) {
+        uint64_t v = a[i];
+        uint32_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+/* Quicksort (median of three, insertion sort below 24 elements), for
+ * mid-sized nodes whose rank range is too wide for one counting pass.
+ * Depth is bounded by recursing into the smaller side only; keys are
+ * distinct (positions in the low bits), so no quadratic equal-key case. */
+static void quick_sort(uint64_t *a, uint32_t m)
+{
+    while (m > 24) {
+        uint64_t x = a[0], y = a[m / 2], z = a[m - 1];
+        uint64_t piv = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+        uint32_t i = 0, j = m - 1;
+        for (;;) {
+            while (a[i] < piv)
+                i++;
+            while (a[j] > piv)
+                j--;
+            if (i >= j)
+                break;
+            uint64_t t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        /* a[0..j] <= piv <= a[j+1..m) */
+        uint32_t nl = j + 1;
+        if (nl < m - nl) {
+            quick_sort(a, nl);
+            a += nl;
+            m -= nl;
+        } else {
+            quick_sort(a + nl, m - nl);
+            m = nl;
+        }
+    }
+    insertion_sort(a, m);
+}
+
+/* Sort a[0..m) by the rank in the high 32 bits (all in [rmin, rmax]);
+ * returns the buffer that holds the result (a or tmp).  The cheapest of:
+ * insertion sort for tiny nodes, one counting pass when the node's rank
+ * range is not much wider than the node, quicksort for mid-sized nodes,
+ * LSD radix passes over (rank - rmin) for big ones. */
+static uint64_t *sort_keys(uint64_t *a, uint64_t *tmp, uint32_t m, uint32_t rmin,
+                           uint32_t rmax, uint32_t *hist)
+{
+    if (m <= 24) {
+        insertion_sort(a, m);
+        return a;
+    }
+    uint32_t range = rmax - rmin;
+    if ((uint64_t)range < 2 * (uint64_t)m) {
+        uint32_t nb = range + 1;
+        memset(hist, 0, nb * sizeof *hist);
+        for (uint32_t i = 0; i < m; i++)
+            hist[(uint32_t)(a[i] >> 32) - rmin]++;
+        uint32_t sum = 0;
+        for (uint32_t b = 0; b < nb; b++) {
+            uint32_t c = hist[b];
+            hist[b] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < m; i++)
+            tmp[hist[(uint32_t)(a[i] >> 32) - rmin]++] = a[i];
+        return tmp;
+    }
+    if (m < 512) {
+        quick_sort(a, m);
+        return a;
+    }
+    int bits = 32 - __builtin_clz(range);
+    int maxdig = 31 - __builtin_clz(m);  /* buckets no more than rows */
+    if (maxdig > 11)
+        maxdig = 11;
+    int passes = (bits + maxdig - 1) / maxdig;
+    int dig = (bits + passes - 1) / passes;
+    uint32_t nb = 1u << dig, mask = nb - 1;
+    uint64_t *src = a, *dst = tmp;
+    for (int p = 0; p < passes; p++) {
+        int sh = p * dig;
+        memset(hist, 0, nb * sizeof *hist);
+        for (uint32_t i = 0; i < m; i++)
+            hist[(((uint32_t)(src[i] >> 32) - rmin) >> sh) & mask]++;
+        uint32_t sum = 0;
+        for (uint32_t b = 0; b < nb; b++) {
+            uint32_t c = hist[b];
+            hist[b] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < m; i++)
+            dst[hist[(((uint32_t)(src[i] >> 32) - rmin) >> sh) & mask]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+/* ---- training: one tree ---------------------------------------------- */
+
+typedef struct split {
+    int feat;               /* -1: none found */
+    uint32_t rlo, rhi;      /* ranks of the values either side */
+    uint32_t nleft;
+    double proxy;
+} split;
+
+/* Find the best split of rows [s, e) whose class sums are w->tot (total
+ * weight wsum, sum of squares sq).  Constant features found are added to
+ * w->found. */
+static void find_split(work *w, uint32_t s, uint32_t e, double wsum, double sq, split *best)
+{
+    const trainer *tr = w->tr;
+    size_t n = tr->n, nf = tr->f, k = (size_t)tr->k;
+    uint32_t m = e - s, msl = (uint32_t)tr->msl;
+    const uint32_t *sidx = w->sidx + s, *scls = w->scls + s;
+    const double *sw = w->sw + s;
+    double *lft = w->lft, *rgt = w->rgt;
+
+    best->feat = -1;
+    best->proxy = -INFINITY;
+    size_t known = 0;
+    for (size_t i = 0; i < w->nw; i++)
+        known += (size_t)__builtin_popcountll(w->cur[i]);
+    size_t unknown_left = nf - known;   /* undrawn, not known constant */
+    size_t rem = nf, visited = 0, nconst = 0, mf = (size_t)tr->mf;
+
+    while (unknown_left > 0 && (visited < mf || visited == nconst)) {
+        uint32_t j = rng_below(&w->r, (uint32_t)rem);
+        uint32_t f = w->feats[j];
+        w->feats[j] = w->feats[rem - 1];
+        w->feats[rem - 1] = f;
+        rem--;
+        visited++;
+        if (w->cur[f >> 6] >> (f & 63) & 1) {
+            nconst++;
+            continue;
+        }
+        unknown_left--;
+
+        const uint32_t *rc = tr->rank + (size_t)f * n;
+        const float *v = tr->val + tr->voff[f];
+        uint64_t *key = w->key;
+        uint32_t rmin = UINT32_MAX, rmax = 0;
+        for (uint32_t i = 0; i < m; i++) {
+            uint32_t r = rc[sidx[i]];
+            rmin = r < rmin ? r : rmin;
+            rmax = r > rmax ? r : rmax;
+            key[i] = (uint64_t)r << 32 | i;
+        }
+        if (v[rmax] <= (float)(v[rmin] + FEAT_EPS)) {
+            w->found[f >> 6] |= 1ull << (f & 63);
+            nconst++;
+            continue;
+        }
+        const uint64_t *sk = sort_keys(key, w->tmp, m, rmin, rmax, w->hist);
+
+        memset(lft, 0, k * sizeof *lft);
+        memcpy(rgt, w->tot, k * sizeof *rgt);
+        double sql = 0, sqr = sq, wl = 0, wr = wsum;
+        uint32_t r = (uint32_t)(sk[0] >> 32);
+        /* Positions that can be split after: at least msl rows each side. */
+        uint32_t lo = msl - 1, hi = m - msl;
+        for (uint32_t i = 0; i + 1 < m; i++) {
+            uint32_t pos = (uint32_t)sk[i];
+            uint32_t c = scls[pos];
+            double wt = sw[pos], l = lft[c], q = rgt[c];
+            sql += wt * (2 * l + wt);
+            sqr += wt * (wt - 2 * q);
+            lft[c] = l + wt;
+            rgt[c] = q - wt;
+            wl += wt;
+            wr -= wt;
+            uint32_t r2 = (uint32_t)(sk[i + 1] >> 32);
+            if (r2 != r) {
+                if (i >= lo && i < hi && v[r2] > (float)(v[r] + FEAT_EPS)) {
+                    double proxy = sql / wl + sqr / wr;
+                    if (proxy > best->proxy) {
+                        best->proxy = proxy;
+                        best->feat = (int)f;
+                        best->rlo = r;
+                        best->rhi = r2;
+                        best->nleft = i + 1;
+                    }
+                }
+                r = r2;
+            }
+        }
+    }
+}
+
+static int tree_push_node(work *w)
+{
+    size_t need = (size_t)w->nn + 1;
+    if (need > FOREST_MAX_NODES ||
+        array_grow((void **)&w->node, &w->cap_node, need, sizeof *w->node) < 0 ||
+        array_grow((void **)&w->nsamp, &w->cap_nsamp, need, sizeof *w->nsamp) < 0 ||
+        array_grow((void **)&w->wn, &w->cap_wn, need, sizeof *w->wn) < 0 ||
+        array_grow((void **)&w->imp, &w->cap_imp, need, sizeof *w->imp) < 0)
+        return -1;
+    return 0;
+}
+
+static int stack_push(work *w, uint32_t s, uint32_t e, uint32_t parent, int depth, int is_left,
+                      const uint64_t *bits)
+{
+    size_t need = w->stn + 1;
+    if (array_grow((void **)&w->st, &w->stcap, need, sizeof *w->st) < 0 ||
+        array_grow((void **)&w->stbits, &w->stbcap, need * w->nw, sizeof *w->stbits) < 0)
+        return -1;
+    w->st[w->stn] = (stackent){ s, e, parent, depth, is_left };
+    memcpy(w->stbits + w->stn * w->nw, bits, w->nw * sizeof *bits);
+    w->stn++;
+    return 0;
+}
+
+static int copy_out(void **dst, const void *src, size_t n, size_t sz)
+{
+    *dst = malloc(n > 0 ? n * sz : 1);
+    if (!*dst)
+        return -1;
+    memcpy(*dst, src, n * sz);
+    return 0;
+}
+
+static int build_tree(work *w, int t, ftree *out)
+{
+    trainer *tr = w->tr;
+    size_t n = tr->n, nf = tr->f, k = (size_t)tr->k;
+    int maxd = tr->maxd > 0 ? tr->maxd : INT32_MAX;
+    uint32_t msl = (uint32_t)tr->msl;
+
+    rng_seed(&w->r, tr->seed, (uint64_t)t);
+    /* Every tree starts from the same pool order, so a tree does not
+     * depend on which trees its thread built before. */
+    for (size_t j = 0; j < nf; j++)
+        w->feats[j] = (uint32_t)j;
+    memset(w->cnt, 0, n * sizeof *w->cnt);
+    for (size_t i = 0; i < n; i++)
+        w->cnt[rng_below(&w->r, (uint32_t)n)]++;
+    uint32_t m0 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!w->cnt[i])
+            continue;
+        w->sidx[m0] = (uint32_t)i;
+        w->scls[m0] = (uint32_t)tr->y[i];
+        w->sw[m0] = tr->cw[tr->y[i]] * (double)w->cnt[i];
+        m0++;
+    }
+
+    w->nn = w->nv = 0;
+    w->stn = 0;
+    memset(w->cur, 0, w->nw * sizeof *w->cur);
+    if (stack_push(w, 0, m0, UINT32_MAX, 0, 0, w->cur) < 0)
+        return -1;
+    while (w->stn > 0) {
+        stackent se = w->st[--w->stn];
+        memcpy(w->cur, w->stbits + w->stn * w->nw, w->nw * sizeof *w->cur);
+        uint32_t s = se.s, e = se.e, m = e - s;
+
+        double *tot = w->tot, wsum = 0, sq = 0;
+        memset(tot, 0, k * sizeof *tot);
+        for (uint32_t i = s; i < e; i++) {
+            tot[w->scls[i]] += w->sw[i];
+            wsum += w->sw[i];
+        }
+        for (size_t c = 0; c < k; c++)
+            sq += tot[c] * tot[c];
+        double imp = 1.0 - sq / (wsum * wsum);
+
+        if (tree_push_node(w) < 0)
+            return -1;
+        uint32_t id = w->nn++;
+        if (se.parent != UINT32_MAX) {
+            if (se.is_left)
+                w->node[se.parent].left = id;
+            else
+                w->node[se.parent].right = id;
+        }
+        w->nsamp[id] = m;
+        w->wn[id] = wsum;
+        w->imp[id] = imp;
+
+        split sp = { .feat = -1 };
+        if (se.depth < maxd && m >= 2 && m >= 2 * msl && imp > DBL_EPSILON) {
+            memset(w->found, 0, w->nw * sizeof *w->found);
+            find_split(w, s, e, wsum, sq, &sp);
+        }
+        if (sp.feat < 0) {
+            /* Leaf: the weighted class distribution, normalized. */
+            double norm = 0;
+            uint32_t cnt = 0;
+            for (size_t c = 0; c < k; c++)
+                if (tot[c] > 0) {
+                    norm += tot[c];
+                    cnt++;
+                }
+            size_t need = (size_t)w->nv + cnt;
+            if (need > UINT32_MAX ||
+                array_grow((void **)&w->vcls, &w->cap_vcls, need, sizeof *w->vcls) < 0 ||
+                array_grow((void **)&w->vp, &w->cap_vp, need, sizeof *w->vp) < 0)
+                return -1;
+            w->node[id] = (fnode){ 0.0f, -1, w->nv, cnt };
+            for (size_t c = 0; c < k; c++)
+                if (tot[c] > 0) {
+                    w->vcls[w->nv] = (uint32_t)c;
+                    w->vp[w->nv] = tot[c] / norm;
+                    w->nv++;
+                }
+            continue;
+        }
+
+        const float *v = tr->val + tr->voff[sp.feat];
+        float a = v[sp.rlo], b = v[sp.rhi];
+        /* The midpoint, unless it rounds up to the upper value (or
+         * overflows): then the lower value, which splits the same rows. */
+        float thr = (float)((double)a / 2.0 + (double)b / 2.0);
+        if (thr == b || isinf(thr))
+            thr = a;
+        w->node[id] = (fnode){ thr, sp.feat, 0, 0 };
+
+        /* Partition [s, e) by the split feature's rank. */
+        const uint32_t *rc = tr->rank + (size_t)sp.feat * n;
+        uint32_t i = s, j = e;
+        while (i < j) {
+            if (rc[w->sidx[i]] <= sp.rlo) {
+                i++;
+            } else {
+                j--;
+                uint32_t ti = w->sidx[i], tc = w->scls[i];
+                double tw = w->sw[i];
+                w->sidx[i] = w->sidx[j];
+                w->scls[i] = w->scls[j];
+                w->sw[i] = w->sw[j];
+                w->sidx[j] = ti;
+                w->scls[j] = tc;
+                w->sw[j] = tw;
+            }
+        }
+        for (size_t q = 0; q < w->nw; q++)
+            w->cur[q] |= w->found[q];
+        /* Right pushed first so the left subtree is numbered first. */
+        if (stack_push(w, i, e, id, se.depth + 1, 0, w->cur) < 0 ||
+            stack_push(w, s, i, id, se.depth + 1, 1, w->cur) < 0)
+            return -1;
+    }
+
+    memset(out, 0, sizeof *out);
+    out->nn = w->nn;
+    out->nv = w->nv;
+    if (copy_out((void **)&out->node, w->node, w->nn, sizeof *w->node) < 0 ||
+        copy_out((void **)&out->nsamp, w->nsamp, w->nn, sizeof *w->nsamp) < 0 ||
+        copy_out((void **)&out->wn, w->wn, w->nn, sizeof *w->wn) < 0 ||
+        copy_out((void **)&out->imp, w->imp, w->nn, sizeof *w->imp) < 0 ||
+        copy_out((void **)&out->vcls, w->vcls, w->nv, sizeof *w->vcls) < 0 ||
+        copy_out((void **)&out->vp, w->vp, w->nv, sizeof *w->vp) < 0) {
+        tree_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static void *train_worker(void *arg)
+{
+    work *w = arg;
+    trainer *tr = w->tr;
+    for (;;) {
+        if (atomic_load(&tr->failed))
+            break;
+        int t = atomic_fetch_add(&tr->next, 1);
+        if (t >= tr->ntrees)
+            break;
+        if (build_tree(w, t, &tr->out[t]) < 0) {
+            atomic_store(&tr->failed, 1);
+            break;
+        }
+        if (tr->progress) {
+            pthread_mutex_lock(&tr->mu);
+            tr->done++;
+            tr->progress(tr->ctx, tr->done, tr->ntrees);
+            pthread_mutex_unlock(&tr->mu);
+        }
+    }
+    return NULL;
+}
+
+/* Build all trees with nth workers (the calling thread is one of them).
+ * 0, or -1 when out of memory. */
+static int run_training(trainer *tr, int nth)
+{
+    work *ws = calloc((size_t)nth, sizeof *ws);
+    pthread_t *th = calloc((size_t)nth, sizeof *th);
+    int *started = calloc((size_t)nth, sizeof *started);
+    int nws = 0;
+    if (ws && th && started)
+        while (nws < nth && work_init(&ws[nws], tr) == 0)
+            nws++;
+    if (nws == 0) {
+        free(ws);
+        free(th);
+        free(started);
+        return -1;
+    }
+    /* A thread that cannot be started only means fewer workers: the trees
+     * are shared out dynamically. */
+    for (int i = 1; i < nws; i++)
+        started[i] = pthread_create(&th[i], NULL, train_worker, &ws[i]) == 0;
+    train_worker(&ws[0]);
+    for (int i = 1; i < nws; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+    for (int i = 0; i < nws; i++)
+        work_free(&ws[i]);
+    free(ws);
+    free(th);
+    free(started);
+    return atomic_load(&tr->failed) ? -1 : 0;
+}
+
+/* ---- training: setup -------------------------------------------------- */
+
+/* Float to an unsigned key with the same order (-0 folded into +0). */
+static inline uint32_t float_key(float x)
+{
+    uint32_t u;
+    if (x == 0)
+        x = 0;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+}
+
+/* Rank every feature: val gets each feature's sorted distinct values
+ * (feature j's at voff[j]), rank[j*n + i] the index of row i's value. */
+static int rank_features(const float *x, size_t n, size_t f, uint32_t *rank, float **valp,
+                         size_t *voff)
+{
+    uint64_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    uint32_t *hist = malloc(2048 * sizeof *hist);
+    float *val = malloc(n * f * sizeof *val);
+    if (!a || !b || !hist || !val) {
+        free(a);
+        free(b);
+        free(hist);
+        free(val);
+        return -1;
+    }
+    size_t nv = 0;
+    for (size_t j = 0; j < f; j++) {
+        for (size_t i = 0; i < n; i++)
+            a[i] = (uint64_t)float_key(x[i * f + j]) << 32 | i;
+        /* LSD radix sort on the 32-bit key: 3 passes of 11 bits. */
+        uint64_t *src = a, *dst = b;
+        for (int sh = 32; sh < 64; sh += 11) {
+            memset(hist, 0, 2048 * sizeof *hist);
+            for (size_t i = 0; i < n; i++)
+                hist[(src[i] >> sh) & 2047]++;
+            uint32_t sum = 0;
+            for (int q = 0; q < 2048; q++) {
+                uint32_t c = hist[q];
+                hist[q] = sum;
+                sum += c;
+            }
+            for (size_t i = 0; i < n; i++)
+                dst[hist[(src[i] >> sh) & 2047]++] = src[i];
+            uint64_t *t = src;
+            src = dst;
+            dst = t;
+        }
+        voff[j] = nv;
+        uint32_t r = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t row = (uint32_t)src[i];
+            float xv = x[(size_t)row * f + j];
+            if (i > 0 && xv != val[nv - 1])
+                r++;
+            if (i == 0 || xv != val[nv - 1])
+                val[nv++] = xv == 0 ? 0.0f : xv;
+            rank[j * n + row] = r;
+        }
+    }
+    free(a);
+    free(b);
+    free(hist);
+    /* Shrink to the distinct values; keep the big block if that fails. */
+    float *shr = realloc(val, (nv ? nv : 1) * sizeof *val);
+    *valp = shr ? shr : val;
+    return 0;
+}
+
+static int resolve_mf(int req, size_t f)
+{
+    long v;
+    if (req > 0)
+        return req;
+    if (req == FOREST_ALL)
+        return (int)f;
+    if (req == FOREST_LOG2) {
+        v = 0;
+        while ((size_t)1 << (v + 1) <= f)
+            v++;
+    } else {
+        v = (long)sqrt((double)f);
+        while ((size_t)(v + 1) * (size_t)(v + 1) <= f)
+            v++;
+        while (v > 0 && (size_t)v * (size_t)v > f)
+            v--;
+    }
+    return v < 1 ? 1 : (int)v;
+}
+
+forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k,
+                     const forest_params *pp,
+                     void (*progress)(void *ctx, int done, int total), void *ctx,
+                     snitch_err *e)
+{
+    forest_params p;
+    if (pp)
+        p = *pp;
+    else
+        forest_default_params(&p);
+    if (n == 0)
+        return err_set(e, "forest: no training rows"), NULL;
+    if (n >= UINT32_MAX)
+        return err_set(e, "forest: %zu training rows, at most %u", n, UINT32_MAX - 1), NULL;
+    if (f == 0 || f > INT32_MAX || n > SIZE_MAX / 8 / f)
+        return err_set(e, "forest: %zu features of %zu rows", f, n), NULL;
+    if (k < 1)
+        return err_set(e, "forest: %d classes", k), NULL;
+    if (p.n_trees < 1 || (unsigned)p.n_trees > FOREST_MAX_TREES)
+        return err_set(e, "forest: n_trees %d, expected 1 .. %u", p.n_trees, FOREST_MAX_TREES), NULL;
+    if (p.max_depth < 0)
+        return err_set(e, "forest: max_depth %d is negative", p.max_depth), NULL;
+    if (p.min_samples_leaf < 1)
+        return err_set(e, "forest: min_samples_leaf %d, expected >= 1", p.min_samples_leaf), NULL;
+    if (p.max_features < FOREST_ALL || (p.max_features > 0 && (size_t)p.max_features > f))
+        return err_set(e, "forest: max_features %d, expected 1 .. %zu or sqrt/log2/all",
+                       p.max_features, f), NULL;
+    if (p.threads < 0)
+        return err_set(e, "forest: threads %d is negative", p.threads), NULL;
+    for (size_t i = 0; i < n; i++)
+        if (y[i] < 0 || y[i] >= k)
+            return err_set(e, "forest: row %zu: label %d outside 0 .. %d", i, (int)y[i], k - 1), NULL;
+    for (size_t i = 0; i < n * f; i++)
+        if (!isfinite(x[i]))
+            return err_set(e, "forest: row %zu feature %zu: value is not finite", i / f, i % f), NULL;
+
+    forest *m = calloc(1, sizeof *m);
+    double *cw = malloc((size_t)k * sizeof *cw);
+    size_t *cc = calloc((size_t)k, sizeof *cc);
+    uint32_t *rank = malloc(n * f * sizeof *rank);
+    size_t *voff = malloc(f * sizeof *voff);
+    float *val = NULL;
+    int nth, ok = 0;
+    trainer tr;
+    memset(&tr, 0, sizeof tr);
+    if (!m || !cw || !cc || !rank || !voff)
+        goto oom;
+    m->p = p;
+    m->nfeat = f;
+    m->k = k;
+    m->mf = resolve_mf(p.max_features, f);
+    m->ntrees = p.n_trees;
+    m->tree = calloc((size_t)p.n_trees, sizeof *m->tree);
+    if (!m->tree)
+        goto oom;
+
+    /* Balanced: n / (classes present * count), as sklearn's
+     * compute_class_weight('balanced'). */
+    for (size_t i = 0; i < n; i++)
+        cc[y[i]]++;
+    int present = 0;
+    for (int c = 0; c < k; c++)
+        present += cc[c] > 0;
+    for (int c = 0; c < k; c++)
+        cw[c] = p.balanced && cc[c] ? (double)n / ((double)present * (double)cc[c]) : 1.0;
+
+    if (rank_features(x, n, f, rank, &val, voff) < 0)
+        goto oom;
+
+    tr.n = n;
+    tr.f = f;
+    tr.k = k;
+    tr.mf = m->mf;
+    tr.maxd = p.max_depth;
+    tr.msl = p.min_samples_leaf;
+    tr.seed = p.seed;
+    tr.rank = rank;
+    tr.val = val;
+    tr.voff = voff;
+    tr.y = y;
+    tr.cw = cw;
+    tr.ntrees = p.n_trees;
+    tr.out = m->tree;
+    atomic_init(&tr.next, 0);
+    atomic_init(&tr.failed, 0);
+    tr.progress = progress;
+    tr.ctx = ctx;
+    if (pthread_mutex_init(&tr.mu, NULL) != 0)
+        goto oom;
+
+    nth = p.threads > 0 ? p.threads : ncpu();
+    if (nth > p.n_trees)
+        nth = p.n_trees;
+    ok = run_training(&tr, nth) == 0;
+    pthread_mutex_destroy(&tr.mu);
+
+oom:
+    free(cw);
+    free(cc);
+    free(rank);
+    free(voff);
+    free(val);
+    if (!ok) {
+        forest_free(m);
+        err_set(e, "forest: out of memory while training");
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- prediction ------------------------------------------------------- */
+
+typedef struct predictor {
+    const forest *m;
+    const float *x;
+    size_t n;
+    double *proba;
+    atomic_size_t next;
+} predictor;
+
+static void predict_block(const forest *m, const float *x, size_t r0, size_t r1, double *proba)
+{
+    size_t f = m->nfeat, k = (size_t)m->k;
+    for (int t = 0; t < m->ntrees; t++) {
+        const ftree *tr = &m->tree[t];
+        const fnode *nd = tr->node;
+        for (size_t r = r0; r < r1; r++) {
+            const float *row = x + r * f;
+            uint32_t i = 0;
+            while (nd[i].feat >= 0)
+                i = row[nd[i].feat] <= nd[i].thr ? nd[i].left : nd[i].right;
+            double *pr = proba + r * k;
+            const uint32_t *vc = tr->vcls + nd[i].left;
+            const double *vp = tr->vp + nd[i].left;
+            for (uint32_t q = 0; q < nd[i].right; q++)
+                pr[vc[q]] += vp[q];
+        }
+    }
+    double T = (double)m->ntrees;
+    for (size_t q = r0 * k; q < r1 * k; q++)
+        proba[q] /= T;
+}
+
+static void *predict_worker(void *arg)
+{
+    predictor *pd = arg;
+    size_t nb = (pd->n + PRED_BLOCK - 1) / PRED_BLOCK;
+    for (;;) {
+        size_t b = atomic_fetch_add(&pd->next, 1);
+        if (b >= nb)
+            break;
+        size_t r0 = b * PRED_BLOCK, r1 = r0 + PRED_BLOCK < pd->n ? r0 + PRED_BLOCK : pd->n;
+        predict_block(pd->m, pd->x, r0, r1, pd->proba);
+    }
+    return NULL;
+}
+
+void forest_predict_proba(const forest *m, const float *x, size_t n, double *proba, int threads)
+{
+    if (n == 0)
+        return;
+    memset(proba, 0, n * (size_t)m->k * sizeof *proba);
+    predictor pd = { .m = m, .x = x, .n = n, .proba = proba };
+    atomic_init(&pd.next, 0);
+    size_t nb = (n + PRED_BLOCK - 1) / PRED_BLOCK;
+    int nth = threads > 0 ? threads : ncpu();
+    if ((size_t)nth > nb)
+        nth = (int)nb;
+    if (nth > 256)
+        nth = 256;
+    /* Every row sums its trees in tree order whichever thread takes it, so
+     * the result does not depend on the thread count. */
+    pthread_t th[256];
+    int started[256] = { 0 };
+    for (int i = 1; i < nth; i++)
+        started[i] = pthread_create(&th[i], NULL, predict_worker, &pd) == 0;
+    predict_worker(&pd);
+    for (int i = 1; i < nth; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+}
+
+/* ---- importances ------------------------------------------------------ */
+
+/* Impurity decrease of inner node i, weighted like sklearn's
+ * compute_feature_importances. */
+static double node_decrease(const ftree *tr, uint32_t i)
+{
+    uint32_t l = tr->node[i].left, r = tr->node[i].right;
+    return tr->wn[i] * tr->imp[i] - tr->wn[l] * tr->imp[l] - tr->wn[r] * tr->imp[r];
+}
+
+void forest_importances(const forest *m, double *out)
+{
+    memset(out, 0, m->nfeat * sizeof *out);
+    int used = 0;
+    for (int t = 0; t < m->ntrees; t++) {
+        const ftree *tr = &m->tree[t];
+        if (tr->nn <= 1 || !(tr->wn[0] > 0))
+            continue;
+        /* Normalize per tree first (its decreases over the root weight,
+         * then to sum 1), without a scratch array: sum, then add. */
+        double sum = 0;
+        for (uint32_t i = 0; i < tr->nn; i++)
+            if (tr->node[i].feat >= 0)
+                sum += node_decrease(tr, i) / tr->wn[0];
+        used++;
+        if (!(sum > 0))
+            continue;
+        for (uint32_t i = 0; i < tr->nn; i++)
+            if (tr->node[i].feat >= 0)
+                out[tr->node[i].feat] += node_decrease(tr, i) / tr->wn[0] / sum;
+    }
+    if (!used)
+        return;
+    double tot = 0;
+    for (size_t j = 0; j < m->nfeat; j++) {
+        out[j] /= used;
+        tot += out[j];
+    }
+    if (tot > 0)
+        for (size_t j = 0; j < m->nfeat; j++)
+            out[j] /= tot;
+}
+
+/* ---- Graphviz --------------------------------------------------------- */
+
+static void put_escaped(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fputc('\\', out), fputc(c, out);
+        else if (c < 0x20 || c == 0x7f)
+            fputc(' ', out);    /* a control character would break the label */
+        else
+            fputc(c, out);
+    }
+}
+
+static void put_feature(FILE *out, const char *const *features, int j)
+{
+    if (features && features[j])
+        put_escaped(out, features[j]);
+    else
+        fprintf(out, "f%d", j);
+}
+
+static void put_class(FILE *out, const char *const *classes, int c)
+{
+    if (classes && classes[c])
+        put_escaped(out, classes[c]);
+    else
+        fprintf(out, "class %d", c);
+}
+
+/* Shortest decimal that reads back as the same float. */
+static void put_float(FILE *out, float v)
+{
+    char buf[48];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, out);
+}
+
+int forest_tree_dot(const forest *m, int t, const char *const *features,
+                    const char *const *classes, FILE *out)
+{
+    if (!m || t < 0 || t >= m->ntrees || !out)
+        return -1;
+    const ftree *tr = &m->tree[t];
+    size_t k = (size_t)m->k;
+    /* Class weights of every node: leaves from their distribution times
+     * their weight, inner nodes as the sum of their children (children
+     * follow parents, so walk backwards). */
+    double *d = calloc((size_t)tr->nn * k, sizeof *d);
+    if (!d)
+        return -1;
+    for (uint32_t i = tr->nn; i-- > 0;) {
+        const fnode *nd = &tr->node[i];
+        double *di = d + (size_t)i * k;
+        if (nd->feat < 0) {
+            for (uint32_t q = 0; q < nd->right; q++)
+                di[tr->vcls[nd->left + q]] = tr->vp[nd->left + q] * tr->wn[i];
+        } else {
+            const double *dl = d + (size_t)nd->left * k, *dr = d + (size_t)nd->right * k;
+            for (size_t c = 0; c < k; c++)
+                di[c] = dl[c] + dr[c];
+        }
+    }
+    fputs("digraph Tree {\nnode [shape=box] ;\n", out);
+    for (uint32_t i = 0; i < tr->nn; i++) {
+        const fnode *nd = &tr->node[i];
+        const double *di = d + (size_t)i * k;
+        size_t top = 0;
+        double sum = 0;
+        for (size_t c = 0; c < k; c++) {
+            sum += di[c];
+            if (di[c] > di[top])
+                top = c;
+        }
+        fprintf(out, "%u [label=\"", i);
+        if (nd->feat >= 0) {
+            put_feature(out, features, nd->feat);
+            fputs(" <= ", out);
+            put_float(out, nd->thr);
+            fputs("\\n", out);
+        }
+        fprintf(out, "gini = %.3f\\nsamples = %u\\nvalue = ", tr->imp[i], tr->nsamp[i]);
+        if (k <= 10) {
+            fputc('[', out);
+            for (size_t c = 0; c < k; c++)
+                fprintf(out, "%s%.4g", c ? ", " : "", di[c]);
+            fputc(']', out);
+        } else {
+            /* k counts would not fit a box: the top class's share. */
+            fprintf(out, "%.4g of %.4g (%.1f%%) in the top class", di[top], sum,
+                    sum > 0 ? 100.0 * di[top] / sum : 0.0);
+        }
+        fputs("\\nclass = ", out);
+        put_class(out, classes, (int)top);
+        fputs("\"] ;\n", out);
+    }
+    /* Edges: the root's carry True/False labels, as sklearn draws them. */
+    for (uint32_t i = 0; i < tr->nn; i++) {
+        const fnode *nd = &tr->node[i];
+        if (nd->feat < 0)
+            continue;
+        if (i == 0) {
+            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=45, headlabel=\"True\"] ;\n", nd->left);
+            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=-45, headlabel=\"False\"] ;\n", nd->right);
+        } else {
+            fprintf(out, "%u -> %u ;\n%u -> %u ;\n", i, nd->left, i, nd->right);
+        }
+    }
+    fputs("}\n", out);
+    free(d);
+    return ferror(out) ? -1 : 0;
+}
+
+/* ---- serialization ---------------------------------------------------- */
+
+void forest_save(const forest *m, mf_buf *out)
+{
+    mf_put_u32(out, FOREST_LAYOUT);
+    mf_put_u32(out, (uint32_t)m->nfeat);
+    mf_put_u32(out, (uint32_t)m->k);
+    mf_put_u32(out, (uint32_t)m->ntrees);
+    mf_put_u32(out, (uint32_t)m->p.max_depth);
+    mf_put_u32(out, (uint32_t)m->p.max_features);
+    mf_put_u32(out, (uint32_t)m->mf);
+    mf_put_u32(out, (uint32_t)m->p.min_samples_leaf);
+    mf_put_u8(out, m->p.balanced ? 1 : 0);
+    mf_put_u64(out, m->p.seed);
+    for (int t = 0; t < m->ntrees; t++) {
+        const ftree *tr = &m->tree[t];
+        mf_put_u32(out, tr->nn);
+        for (uint32_t i = 0; i < tr->nn; i++) {
+            const fnode *nd = &tr->node[i];
+            int leaf = nd->feat < 0;
+            mf_put_u32(out, (uint32_t)nd->feat);
+            mf_put_f32(out, leaf ? 0.0f : nd->thr);
+            mf_put_u32(out, leaf ? 0 : nd->left);
+            mf_put_u32(out, leaf ? 0 : nd->right);
+            mf_put_u32(out, tr->nsamp[i]);
+            mf_put_f64(out, tr->wn[i]);
+            mf_put_f64(out, tr->imp[i]);
+        }
+        for (uint32_t i = 0; i < tr->nn; i++) {
+            const fnode *nd = &tr->node[i];
+            if (nd->feat >= 0)
+                continue;
+            mf_put_u32(out, nd->right);
+            for (uint32_t q = 0; q < nd->right; q++) {
+                mf_put_u32(out, tr->vcls[nd->left + q]);
+                mf_put_f64(out, tr->vp[nd->left + q]);
+            }
+        }
+    }
+}
+
+static size_t cur_left(const mf_cur *c) { return c->bad ? 0 : c->len - c->off; }
+
+/* Read and check tree t; 0 or -1 with e. */
+static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_err *e)
+{
+    uint32_t nn = mf_get_u32(c);
+    if (c->bad)
+        return err_set(e, "forest: tree %d: truncated before its node count", t);
+    if (nn == 0 || nn > FOREST_MAX_NODES)
+        return err_set(e, "forest: tree %d: node count %u outside 1 .. %u", t, nn, FOREST_MAX_NODES);
+    /* Every node takes NODE_BYTES and every leaf at least 16 more. */
+    if ((uint64_t)nn * NODE_BYTES > cur_left(c))
+        return err_set(e, "forest: tree %d: %u nodes need %llu bytes, %zu left", t, nn,
+                       (unsigned long long)nn * NODE_BYTES, cur_left(c));
+    tr->nn = nn;
+    tr->node = malloc((size_t)nn * sizeof *tr->node);
+    tr->nsamp = malloc((size_t)nn * sizeof *tr->nsamp);
+    tr->wn = malloc((size_t)nn * sizeof *tr->wn);
+    tr->imp = malloc((size_t)nn * sizeof *tr->imp);
+    uint8_t *seen = calloc(nn, 1);
+    size_t vcap = 0, cap2 = 0;
+    int rc = -1;
+    if (!tr->node || !tr->nsamp || !tr->wn || !tr->imp || !seen) {
+        err_set(e, "forest: tree %d: out of memory", t);
+        goto out;
+    }
+    for (uint32_t i = 0; i < nn; i++) {
+        int32_t feat = (int32_t)mf_get_u32(c);
+        float thr = mf_get_f32(c);
+        uint32_t l = mf_get_u32(c), r = mf_get_u32(c);
+        uint32_t ns = mf_get_u32(c);
+        double wn = mf_get_f64(c), imp = mf_get_f64(c);
+        if (c->bad) {
+            err_set(e, "forest: tree %d node %u: truncated", t, i);
+            goto out;
+        }
+        if (feat < -1 || (feat >= 0 && (size_t)feat >= nfeat)) {
+            err_set(e, "forest: tree %d node %u: feature %d outside 0 .. %zu", t, i, (int)feat, nfeat - 1);
+            goto out;
+        }
+        if (!isfinite(thr)) {
+            err_set(e, "forest: tree %d node %u: threshold is not finite", t, i);
+            goto out;
+        }
+        if (ns == 0 || !isfinite(wn) || wn < 0 || !isfinite(imp) || imp < 0 || imp > 1) {
+            err_set(e, "forest: tree %d node %u: bad sample count, weight or impurity", t, i);
+            goto out;
+        }
+        if (feat < 0) {
+            if (l != 0 || r != 0 || thr != 0) {
+                err_set(e, "forest: tree %d node %u: leaf with children or threshold", t, i);
+                goto out;
+            }
+        } else {
+            if (l <= i || r <= i || l >= nn || r >= nn || l == r) {
+                err_set(e, "forest: tree %d node %u: children %u, %u must be distinct, after the node "
+                        "and below %u", t, i, l, r, nn);
+                goto out;
+            }
+            if (seen[l] || seen[r]) {
+                err_set(e, "forest: tree %d node %u: child %u already has a parent", t, i,
+                        seen[l] ? l : r);
+                goto out;
+            }
+            seen[l] = seen[r] = 1;
+        }
+        tr->node[i] = (fnode){ thr, feat, l, r };
+        tr->nsamp[i] = ns;
+        tr->wn[i] = wn;
+        tr->imp[i] = imp;
+    }
+    for (uint32_t i = 1; i < nn; i++)
+        if (!seen[i]) {
+            err_set(e, "forest: tree %d node %u: not reachable from the root", t, i);
+            goto out;
+        }
+    for (uint32_t i = 0; i < nn; i++) {
+        fnode *nd = &tr->node[i];
+        if (nd->feat >= 0)
+            continue;
+        uint32_t cnt = mf_get_u32(c);
+        if (c->bad) {
+            err_set(e, "forest: tree %d node %u: truncated before its class distribution", t, i);
+            goto out;
+        }
+        if (cnt == 0 || cnt > (uint32_t)k || (uint64_t)cnt * 12 > cur_left(c)) {
+            err_set(e, "forest: tree %d node %u: class distribution of %u entries (%d classes, "
+                    "%zu bytes left)", t, i, cnt, k, cur_left(c));
+            goto out;
+        }
+        size_t need = (size_t)tr->nv + cnt;
+        if (need > UINT32_MAX ||
+            array_grow((void **)&tr->vcls, &vcap, need, sizeof *tr->vcls) < 0 ||
+            array_grow((void **)&tr->vp, &cap2, need, sizeof *tr->vp) < 0) {
+            err_set(e, "forest: tree %d node %u: out of memory", t, i);
+            goto out;
+        }
+        double sum = 0;
+        for (uint32_t q = 0; q < cnt; q++) {
+            uint32_t cls = mf_get_u32(c);
+            double p = mf_get_f64(c);
+            if (cls >= (uint32_t)k || (q > 0 && cls <= tr->vcls[tr->nv + q - 1])) {
+                err_set(e, "forest: tree %d node %u: class %u out of range or order", t, i, cls);
+                goto out;
+            }
+            if (!isfinite(p) || p < 0 || p > 1) {
+                err_set(e, "forest: tree %d node %u: class %u probability is not in 0 .. 1", t, i, cls);
+                goto out;
+            }
+            tr->vcls[tr->nv + q] = cls;
+            tr->vp[tr->nv + q] = p;
+            sum += p;
+        }
+        if (fabs(sum - 1.0) > 1e-6) {
+            err_set(e, "forest: tree %d node %u: class probabilities sum to %g", t, i, sum);
+            goto out;
+        }
+        nd->left = tr->nv;
+        nd->right = cnt;
+        tr->nv = (uint32_t)need;
+    }
+    rc = 0;
+out:
+    free(seen);
+    return rc;
+}
+
+forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, snitch_err *e)
+{
+    mf_cur c = { p, len, 0, 0 };
+    uint32_t ver = mf_get_u32(&c), nf = mf_get_u32(&c), k = mf_get_u32(&c), nt = mf_get_u32(&c);
+    int32_t maxd = (int32_t)mf_get_u32(&c), mfreq = (int32_t)mf_get_u32(&c);
+    int32_t mfu = (int32_t)mf_get_u32(&c), msl = (int32_t)mf_get_u32(&c);
+    uint8_t bal = mf_get_u8(&c);
+    uint64_t seed = mf_get_u64(&c);
+    if (c.bad)
+        return err_set(e, "forest: truncated header (%zu bytes)", len), NULL;
+    if (ver != FOREST_LAYOUT)
+        return err_set(e, "forest: layout version %u, expected %u", ver, FOREST_LAYOUT), NULL;
+    if (nf != nfeat)
+        return err_set(e, "forest: model has %u features, expected %zu", nf, nfeat), NULL;
+    if (nclasses < 1 || k != (uint32_t)nclasses)
+        return err_set(e, "forest: model has %u classes, expected %d", k, nclasses), NULL;
+    if (nt == 0 || nt > FOREST_MAX_TREES)
+        return err_set(e, "forest: tree count %u outside 1 .. %u", nt, FOREST_MAX_TREES), NULL;
+    if (maxd < 0 || msl < 1 || bal > 1 || mfreq < FOREST_ALL || mfu < 1 || (uint32_t)mfu > nf)
+        return err_set(e, "forest: bad parameters (max_depth %d, min_samples_leaf %d, balanced %u, "
+                       "max_features %d/%d)", maxd, msl, bal, mfreq, mfu), NULL;
+    /* The smallest tree (one leaf of one class) takes 4 + 36 + 4 + 12 bytes. */
+    if ((uint64_t)nt * (4 + NODE_BYTES + 16) > cur_left(&c))
+        return err_set(e, "forest: %u trees cannot fit in %zu bytes", nt, cur_left(&c)), NULL;
+
+    forest *m = calloc(1, sizeof *m);
+    if (!m)
+        return err_set(e, "forest: out of memory"), NULL;
+    m->tree = calloc(nt, sizeof *m->tree);
+    if (!m->tree) {
+        free(m);
+        return err_set(e, "forest: out of memory"), NULL;
+    }
+    m->ntrees = (int)nt;
+    m->nfeat = nfeat;
+    m->k = nclasses;
+    m->mf = mfu;
+    m->p.n_trees = (int)nt;
+    m->p.max_depth = maxd;
+    m->p.max_features = mfreq;
+    m->p.min_samples_leaf = msl;
+    m->p.balanced = bal;
+    m->p.seed = seed;
+    m->p.threads = 0;
+    for (uint32_t t = 0; t < nt; t++)
+        if (load_tree(&c, (int)t, nfeat, nclasses, &m->tree[t], e) < 0) {
+            forest_free(m);
+            return NULL;
+        }
+    if (c.off != c.len) {
+        forest_free(m);
+        return err_set(e, "forest: %zu trailing bytes after the last tree", c.len - c.off), NULL;
+    }
+    return m;
+}
