@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -49,6 +50,12 @@ typedef struct table {
 /* Read a CSV file ("-" = standard input).  Returns 0, or -1 with e naming
  * path:line and column. */
 int table_read(const char *path, const table_spec *spec, table *t, snitch_err *e);
+
+/* The same from an open stream (read to its end, not closed); name is used
+ * in messages and kept as t->path (borrowed).  spec NULL = every family,
+ * no identity.  On failure *t is left empty (table_free is harmless). */
+int table_read_file(FILE *f, const char *name, const table_spec *spec, table *t,
+                    snitch_err *e);
 
 void table_free(table *t);
 
