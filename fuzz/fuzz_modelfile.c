@@ -3,8 +3,8 @@
  * Input: [ctl] [nfeat] [nclasses] [file image].  ctl bit 0: recompute the
  * trailing SHA-256 of the image before parsing, so that random damage gets
  * past the checksum and the section walk behind it is what is fuzzed; bits
- * 1-7 seed the plan of typed reads (below).  nfeat and nclasses are for
- * loaders of section contents (forest_load on FRST, once it exists).
+ * 1-7 seed the plan of typed reads (below).  nfeat and nclasses are what
+ * forest_load is told to expect.
  *
  * Checked, aborting on any violation: a failed parse leaves the output
  * empty and says why; a successful one has its sections in order, inside
@@ -13,13 +13,21 @@
  * is canonical).  Each section is then read by an mf_cur with a mix of
  * getters chosen by a small PRNG; every value is compared with a direct
  * little-endian decode, the cursor never passes its end, and once bad it
- * stays bad and moves no more. */
+ * stays bad and moves no more.
+ *
+ * forest_load then gets the FRST section of a valid file, or the whole
+ * image when it is not a valid container (so the forest layout is also
+ * fuzzed without the container around it).  A forest it accepts must
+ * predict probabilities in 0 .. 1 summing to 1, and what it saves must
+ * load again and save to the same bytes. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "forest/forest.h"
 #include "model/modelfile.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
@@ -112,6 +120,54 @@ static void read_section(const mf_section *sec, uint32_t seed)
     }
 }
 
+static void try_forest(const uint8_t *p, size_t len, size_t nfeat, int ncls)
+{
+    snitch_err e;
+    e.msg[0] = '\0';
+    forest *m = forest_load(p, len, nfeat, ncls, &e);
+    if (!m) {
+        CHECK(e.msg[0] != '\0');
+        return;
+    }
+    CHECK(forest_nfeatures(m) == nfeat && forest_nclasses(m) == ncls);
+    /* two rows: one from the section's bytes, one all NaN (compares false
+     * with every threshold) */
+    float x[2 * 255];
+    double proba[2 * 255];
+    for (size_t i = 0; i < nfeat; i++) {
+        x[i] = (float)(p[i % len]) - 128.0f;
+        x[nfeat + i] = NAN;
+    }
+    forest_predict_proba(m, x, 2, proba, 1);
+    for (int r = 0; r < 2; r++) {
+        double sum = 0;
+        for (int k = 0; k < ncls; k++) {
+            double v = proba[r * ncls + k];
+            CHECK(v >= 0 && v <= 1 + 1e-9);
+            sum += v;
+        }
+        CHECK(sum > 1 - 1e-6 && sum < 1 + 1e-6);
+    }
+    double imp[255];
+    forest_importances(m, imp);
+    /* Saving is not byte-identical to the input (forest_load accepts a
+     * leaf threshold of -0.0, saved as 0.0), so check that what is saved
+     * loads again and saves to the same bytes. */
+    mf_buf b = { 0 }, b2 = { 0 };
+    forest_save(m, &b);
+    if (!b.oom) {
+        forest *m2 = forest_load(b.p, b.len, nfeat, ncls, &e);
+        CHECK(m2 != NULL);
+        forest_save(m2, &b2);
+        if (!b2.oom)
+            CHECK(b2.len == b.len && memcmp(b2.p, b.p, b.len) == 0);
+        forest_free(m2);
+    }
+    mf_buf_free(&b);
+    mf_buf_free(&b2);
+    forest_free(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 3)
@@ -136,6 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(e.msg[0] != '\0');
         CHECK(f.raw == NULL && f.sec == NULL && f.nsec == 0);
         mf_file_free(&f);
+        if (len)
+            try_forest(img, len, data[1], data[2]);
         free(img);
         return 0;
     }
@@ -160,6 +218,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (size_t i = 0; i < f.nsec; i++)
         read_section(&f.sec[i], (uint32_t)(ctl >> 1) << 8 | (uint32_t)i);
+    const mf_section *fr = mf_find(&f, MF_TAG('F', 'R', 'S', 'T'));
+    if (fr && fr->len)
+        try_forest(fr->data, fr->len, data[1], data[2]);
 
     mf_file_free(&f);
     free(img);

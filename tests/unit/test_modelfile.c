@@ -734,19 +734,42 @@ static int write_seeds(const char *dir)
     rc |= write_seed(dir, "meta_only", 2, 3, 2, &b);
     mf_buf_free(&b);
 
-    /* META with a small FRST-shaped payload: counts then nodes */
+    /* META with a valid FRST (layout in src/forest/forest.c): one tree,
+     * a root split on feature 0 and two pure leaves */
     mf_buf fr = { 0 };
+    mf_put_u32(&fr, 1);         /* layout version */
+    mf_put_u32(&fr, 3);         /* nfeat */
+    mf_put_u32(&fr, 2);         /* nclasses */
     mf_put_u32(&fr, 1);         /* trees */
+    mf_put_u32(&fr, 0);         /* max_depth */
+    mf_put_u32(&fr, 0);         /* max_features: sqrt */
+    mf_put_u32(&fr, 1);         /* max_features used */
+    mf_put_u32(&fr, 1);         /* min_samples_leaf */
+    mf_put_u8(&fr, 0);          /* balanced */
+    mf_put_u64(&fr, 42);        /* seed */
     mf_put_u32(&fr, 3);         /* nodes */
-    mf_put_u32(&fr, 0);         /* feature */
+    mf_put_u32(&fr, 0);         /* root: feature 0 <= 1.5, children 1 and 2 */
     mf_put_f32(&fr, 1.5f);
     mf_put_u32(&fr, 1);
     mf_put_u32(&fr, 2);
-    for (int i = 0; i < 2; i++) {
+    mf_put_u32(&fr, 10);
+    mf_put_f64(&fr, 10.0);
+    mf_put_f64(&fr, 0.5);
+    for (int i = 0; i < 2; i++) {   /* leaves */
         mf_put_u32(&fr, UINT32_MAX);
-        mf_put_f64(&fr, i ? 0.25 : 1.0);
-        mf_put_f64(&fr, i ? 0.75 : 0.0);
+        mf_put_f32(&fr, 0.0f);
+        mf_put_u32(&fr, 0);
+        mf_put_u32(&fr, 0);
+        mf_put_u32(&fr, 5);
+        mf_put_f64(&fr, 5.0);
+        mf_put_f64(&fr, 0.0);
     }
+    for (uint32_t i = 0; i < 2; i++) {   /* leaf distributions */
+        mf_put_u32(&fr, 1);
+        mf_put_u32(&fr, i);
+        mf_put_f64(&fr, 1.0);
+    }
+    rc |= write_seed(dir, "frst_raw", 0, 3, 2, &fr);
     mf_section two[2] = { ms, { MF_TAG('F', 'R', 'S', 'T'), fr.p, fr.len } };
     if (mf_build(two, 2, &b) != 0)
         return 1;
