@@ -12,6 +12,10 @@ static const struct {
     const char *help;
 } commands[] = {
     {"extract", cmd_extract, "captures -> labeled feature table (CSV)"},
+    {"train", cmd_train, "feature table -> Random Forest model file"},
+    {"cv", cmd_cv, "cross-validate: accuracy, macro precision/recall/F1, Table 1 sweep"},
+    {"predict", cmd_predict, "model + feature table -> predictions (CSV)"},
+    {"inspect", cmd_inspect, "show a model: classes, features, importances, a tree as dot"},
     {"synth", cmd_synth, "write a deterministic synthetic capture of TLS flows"},
 };
 
