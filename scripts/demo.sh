@@ -15,9 +15,19 @@ echo
 echo "== 3. per-packet window features, the YouTube/Spotify study's table"
 ./snitch extract -r $D/sample.pcap --features window --label clean -o $D/packets.csv --force -q
 echo
+echo "== 4. cross-validate a Random Forest on the flow statistics (snitch cv, 5 folds)"
+./snitch cv $D/flows.csv --folds 5 --trees 100 --per-class --json $D/cv.json --confusion $D/confusion.csv --force -q
+echo
+echo "== 5. train the forest, predict, inspect (snitch train / predict / inspect)"
+./snitch train $D/flows.csv -o $D/model.snm --trees 100 --label-mode clean --force
+./snitch predict $D/model.snm $D/flows.csv -o $D/predictions.csv --force
+./snitch inspect $D/model.snm --importance --tree 0 --dot $D/tree.dot --force | head -20
+echo
 echo "== results"
 printf '  %-22s %8s rows  %s\n' "$D/flows.csv" "$(($(wc -l <$D/flows.csv) - 1))" "one row per flow"
 printf '  %-22s %8s rows  %s\n' "$D/packets.csv" "$(($(wc -l <$D/packets.csv) - 1))" "one row per packet"
+printf '  %-22s %8s rows  %s\n' "$D/predictions.csv" "$(($(wc -l <$D/predictions.csv) - 1))" "label, probability, top 3 per flow"
+echo "  $D/cv.json, $D/confusion.csv, $D/model.snm, $D/tree.dot"
 echo
 echo "  flows per label:"
 tail -n +2 $D/flows.csv | cut -d, -f10 | sort | uniq -c | sort -rn | sed 's/^/  /'

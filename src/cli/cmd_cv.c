@@ -176,8 +176,10 @@ static void print_result(const cv_result *r, int per_class)
 {
     double m, s;
     mean_std(r->fold_acc, r->folds, &m, &s);
-    printf("  flows      %zu in %zu classes (min flows %llu), %d folds\n", r->nrows, r->nclasses,
-           (unsigned long long)r->min_flows, r->folds);
+    printf("  flows      %zu in %zu classes", r->nrows, r->nclasses);
+    if (r->min_flows > 1)
+        printf(" (labels with >= %llu flows)", (unsigned long long)r->min_flows);
+    printf(", %d folds\n", r->folds);
     printf("  accuracy   %.4f   (per fold %.4f +- %.4f)\n", r->rep.accuracy, m, s);
     printf("  precision  %.4f   (macro)\n", r->rep.macro_precision);
     printf("  recall     %.4f   (macro)\n", r->rep.macro_recall);
