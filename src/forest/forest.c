@@ -152,21 +152,63 @@ static inline uint32_t rng_below(rng *r, uint32_t bound)
 
 /* ---- the model ------------------------------------------------------ */
 
+/* A node.  A leaf points to itself on both sides and has feature 0, so
+ * that prediction can step every row the same way, without branches,
+ * until all rows of a batch stand still; its threshold's bits hold the
+ * leaf's payload instead (LEAF_PURE | class, or the offset of its entry
+ * list in the tree's value arrays). */
 typedef struct fnode {
     float thr;
-    int32_t feat;       /* -1: leaf */
-    uint32_t left;      /* leaf: first entry in the tree's value arrays */
-    uint32_t right;     /* leaf: number of entries */
+    int32_t feat;
+    uint32_t left, right;
 } fnode;
 
+#define LEAF_PURE 0x80000000u
+
+/* A mixed leaf's entry list at offset o: vcls[o] = count c, then c pairs
+ * (vcls[o+1+q], vp[o+1+q]) of class and probability. */
 typedef struct ftree {
-    uint32_t nn, nv;    /* nodes, leaf value entries */
+    uint32_t nn, nv;    /* nodes, value array entries */
     fnode *node;
     uint32_t *nsamp;
     double *wn, *imp;
     uint32_t *vcls;
     double *vp;
 } ftree;
+
+static inline int is_leaf(const fnode *nd, uint32_t i) { return nd[i].left == i; }
+
+static inline uint32_t leaf_info(const fnode *q)
+{
+    uint32_t u;
+    memcpy(&u, &q->thr, sizeof u);
+    return u;
+}
+
+static inline fnode make_leaf(uint32_t id, uint32_t info)
+{
+    fnode q = { 0.0f, 0, id, id };
+    memcpy(&q.thr, &info, sizeof info);
+    return q;
+}
+
+/* Leaf q's distribution: the count, with classes and probabilities in
+ * *cls / *p (a pure leaf's single entry is written to *c1 / *p1). */
+static uint32_t leaf_dist(const ftree *t, const fnode *q, const uint32_t **cls, const double **p,
+                          uint32_t *c1, double *p1)
+{
+    uint32_t info = leaf_info(q);
+    if (info & LEAF_PURE) {
+        *c1 = info & ~LEAF_PURE;
+        *p1 = 1.0;
+        *cls = c1;
+        *p = p1;
+        return 1;
+    }
+    *cls = t->vcls + info + 1;
+    *p = t->vp + info + 1;
+    return t->vcls[info];
+}
 
 struct forest {
     forest_params p;
@@ -235,9 +277,14 @@ typedef struct trainer {
     size_t n, f;
     int k, mf, maxd, msl;
     uint64_t seed;
-    const uint32_t *rank;   /* f columns of n row ranks */
+    /* f columns of n row ranks: 16-bit when every rank fits (halving the
+     * memory the gathers walk), else 32-bit */
+    const uint16_t *rank16;
+    const uint32_t *rank32;
     const float *val;       /* each feature's sorted distinct values */
     const size_t *voff;     /* where feature j's values start in val */
+    const uint8_t *close;   /* feature j has neighbouring values within
+                             * FEAT_EPS (else any two ranks differ enough) */
     const int32_t *y;
     const double *cw;       /* class weights (1, or balanced) */
     int ntrees;
@@ -263,6 +310,8 @@ typedef struct work {
     uint32_t *cnt;          /* bootstrap counts */
     uint32_t *sidx, *scls;  /* node-ordered rows and their classes */
     double *sw;             /* and their weights */
+    uint32_t *ridx, *rcls;  /* partition scratch: the right side */
+    double *rw;
     uint64_t *key, *tmp;    /* (rank << 32 | position) sort buffers */
     uint32_t *hist;
     double *tot, *lft, *rgt;
@@ -290,6 +339,9 @@ static void work_free(work *w)
     free(w->sidx);
     free(w->scls);
     free(w->sw);
+    free(w->ridx);
+    free(w->rcls);
+    free(w->rw);
     free(w->key);
     free(w->tmp);
     free(w->hist);
@@ -321,6 +373,9 @@ static int work_init(work *w, trainer *tr)
     w->sidx = malloc(n * sizeof *w->sidx);
     w->scls = malloc(n * sizeof *w->scls);
     w->sw = malloc(n * sizeof *w->sw);
+    w->ridx = malloc(n * sizeof *w->ridx);
+    w->rcls = malloc(n * sizeof *w->rcls);
+    w->rw = malloc(n * sizeof *w->rw);
     w->key = malloc(n * sizeof *w->key);
     w->tmp = malloc(n * sizeof *w->tmp);
     w->hist = malloc(hist_size(n) * sizeof *w->hist);
@@ -330,7 +385,7 @@ static int work_init(work *w, trainer *tr)
     w->feats = malloc(tr->f * sizeof *w->feats);
     w->cur = malloc(w->nw * sizeof *w->cur);
     w->found = malloc(w->nw * sizeof *w->found);
-    if (!w->cnt || !w->sidx || !w->scls || !w->sw || !w->key || !w->tmp || !w->hist ||
+    if (!w->cnt || !w->sidx || !w->scls || !w->sw || !w->ridx || !w->rcls || !w->rw || !w->key || !w->tmp || !w->hist ||
         !w->tot || !w->lft || !w->rgt || !w->feats || !w->cur || !w->found) {
         work_free(w);
         return -1;
@@ -353,52 +408,15 @@ static void insertion_sort(uint64_t *a, uint32_t m)
     }
 }
 
-/* Quicksort (median of three, insertion sort below 24 elements), for
- * mid-sized nodes whose rank range is too wide for one counting pass.
- * Depth is bounded by recursing into the smaller side only; keys are
- * distinct (positions in the low bits), so no quadratic equal-key case. */
-static void quick_sort(uint64_t *a, uint32_t m)
-{
-    while (m > 24) {
-        uint64_t x = a[0], y = a[m / 2], z = a[m - 1];
-        uint64_t piv = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
-        uint32_t i = 0, j = m - 1;
-        for (;;) {
-            while (a[i] < piv)
-                i++;
-            while (a[j] > piv)
-                j--;
-            if (i >= j)
-                break;
-            uint64_t t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-            i++;
-            j--;
-        }
-        /* a[0..j] <= piv <= a[j+1..m) */
-        uint32_t nl = j + 1;
-        if (nl < m - nl) {
-            quick_sort(a, nl);
-            a += nl;
-            m -= nl;
-        } else {
-            quick_sort(a + nl, m - nl);
-            m = nl;
-        }
-    }
-    insertion_sort(a, m);
-}
-
 /* Sort a[0..m) by the rank in the high 32 bits (all in [rmin, rmax]);
  * returns the buffer that holds the result (a or tmp).  The cheapest of:
  * insertion sort for tiny nodes, one counting pass when the node's rank
- * range is not much wider than the node, quicksort for mid-sized nodes,
- * LSD radix passes over (rank - rmin) for big ones. */
+ * range is not much wider than the node, else LSD radix passes over
+ * (rank - rmin) (measured 2x faster than quicksort from 48 rows up). */
 static uint64_t *sort_keys(uint64_t *a, uint64_t *tmp, uint32_t m, uint32_t rmin,
                            uint32_t rmax, uint32_t *hist)
 {
-    if (m <= 24) {
+    if (m <= 40) {
         insertion_sort(a, m);
         return a;
     }
@@ -418,14 +436,11 @@ static uint64_t *sort_keys(uint64_t *a, uint64_t *tmp, uint32_t m, uint32_t rmin
             tmp[hist[(uint32_t)(a[i] >> 32) - rmin]++] = a[i];
         return tmp;
     }
-    if (m < 512) {
-        quick_sort(a, m);
-        return a;
-    }
     int bits = 32 - __builtin_clz(range);
-    int maxdig = 31 - __builtin_clz(m);  /* buckets no more than rows */
-    if (maxdig > 11)
-        maxdig = 11;
+    /* Digits of about log2(m) bits (at least 8): the per-pass bucket
+     * overhead stays near the per-element work. */
+    int maxdig = 31 - __builtin_clz(m);
+    maxdig = maxdig < 8 ? 8 : maxdig > 11 ? 11 : maxdig;
     int passes = (bits + maxdig - 1) / maxdig;
     int dig = (bits + passes - 1) / passes;
     uint32_t nb = 1u << dig, mask = nb - 1;
@@ -492,17 +507,23 @@ static void find_split(work *w, uint32_t s, uint32_t e, double wsum, double sq, 
         }
         unknown_left--;
 
-        const uint32_t *rc = tr->rank + (size_t)f * n;
         const float *v = tr->val + tr->voff[f];
         uint64_t *key = w->key;
         uint32_t rmin = UINT32_MAX, rmax = 0;
-        for (uint32_t i = 0; i < m; i++) {
-            uint32_t r = rc[sidx[i]];
-            rmin = r < rmin ? r : rmin;
-            rmax = r > rmax ? r : rmax;
-            key[i] = (uint64_t)r << 32 | i;
+#define GATHER(rc)                                      \
+        for (uint32_t i = 0; i < m; i++) {              \
+            uint32_t r = (rc)[sidx[i]];                 \
+            rmin = r < rmin ? r : rmin;                 \
+            rmax = r > rmax ? r : rmax;                 \
+            key[i] = (uint64_t)r << 32 | i;             \
         }
-        if (v[rmax] <= (float)(v[rmin] + FEAT_EPS)) {
+        if (tr->rank16)
+            GATHER(tr->rank16 + (size_t)f * n)
+        else
+            GATHER(tr->rank32 + (size_t)f * n)
+#undef GATHER
+        int cf = tr->close[f];
+        if (rmax == rmin || (cf && v[rmax] <= (float)(v[rmin] + FEAT_EPS))) {
             w->found[f >> 6] |= 1ull << (f & 63);
             nconst++;
             continue;
@@ -527,10 +548,12 @@ static void find_split(work *w, uint32_t s, uint32_t e, double wsum, double sq, 
             wr -= wt;
             uint32_t r2 = (uint32_t)(sk[i + 1] >> 32);
             if (r2 != r) {
-                if (i >= lo && i < hi && v[r2] > (float)(v[r] + FEAT_EPS)) {
-                    double proxy = sql / wl + sqr / wr;
-                    if (proxy > best->proxy) {
-                        best->proxy = proxy;
+                if (i >= lo && i < hi && (!cf || v[r2] > (float)(v[r] + FEAT_EPS))) {
+                    /* sql/wl + sqr/wr > best, without dividing at every
+                     * candidate (wl, wr > 0). */
+                    double num = sql * wr + sqr * wl, den = wl * wr;
+                    if (num > best->proxy * den) {
+                        best->proxy = num / den;
                         best->feat = (int)f;
                         best->rlo = r;
                         best->rhi = r2;
@@ -573,7 +596,8 @@ static int copy_out(void **dst, const void *src, size_t n, size_t sz)
     *dst = malloc(n > 0 ? n * sz : 1);
     if (!*dst)
         return -1;
-    memcpy(*dst, src, n * sz);
+    if (n > 0)
+        memcpy(*dst, src, n * sz);
     return 0;
 }
 
@@ -644,17 +668,26 @@ static int build_tree(work *w, int t, ftree *out)
             /* Leaf: the weighted class distribution, normalized. */
             double norm = 0;
             uint32_t cnt = 0;
+            size_t first = k;
             for (size_t c = 0; c < k; c++)
                 if (tot[c] > 0) {
                     norm += tot[c];
                     cnt++;
+                    first = first < k ? first : c;
                 }
-            size_t need = (size_t)w->nv + cnt;
-            if (need > UINT32_MAX ||
+            if (cnt == 1) {
+                w->node[id] = make_leaf(id, LEAF_PURE | (uint32_t)first);
+                continue;
+            }
+            size_t need = (size_t)w->nv + 1 + cnt;
+            if (need >= LEAF_PURE ||
                 array_grow((void **)&w->vcls, &w->cap_vcls, need, sizeof *w->vcls) < 0 ||
                 array_grow((void **)&w->vp, &w->cap_vp, need, sizeof *w->vp) < 0)
                 return -1;
-            w->node[id] = (fnode){ 0.0f, -1, w->nv, cnt };
+            w->node[id] = make_leaf(id, w->nv);
+            w->vcls[w->nv] = cnt;
+            w->vp[w->nv] = 0;
+            w->nv++;
             for (size_t c = 0; c < k; c++)
                 if (tot[c] > 0) {
                     w->vcls[w->nv] = (uint32_t)c;
@@ -673,24 +706,30 @@ static int build_tree(work *w, int t, ftree *out)
             thr = a;
         w->node[id] = (fnode){ thr, sp.feat, 0, 0 };
 
-        /* Partition [s, e) by the split feature's rank. */
-        const uint32_t *rc = tr->rank + (size_t)sp.feat * n;
-        uint32_t i = s, j = e;
-        while (i < j) {
-            if (rc[w->sidx[i]] <= sp.rlo) {
+        /* Partition [s, e) by the split feature's rank, stably: the rows
+         * of every node stay in increasing row order, so gathering a
+         * feature column walks it forward (whole cache lines used in big
+         * nodes, a predictable direction in small ones). */
+        const uint16_t *rc16 = tr->rank16 ? tr->rank16 + (size_t)sp.feat * n : NULL;
+        const uint32_t *rc32 = tr->rank32 ? tr->rank32 + (size_t)sp.feat * n : NULL;
+        uint32_t i = s, nr = 0;
+        for (uint32_t q = s; q < e; q++) {
+            uint32_t row = w->sidx[q];
+            if ((rc16 ? rc16[row] : rc32[row]) <= sp.rlo) {
+                w->sidx[i] = row;
+                w->scls[i] = w->scls[q];
+                w->sw[i] = w->sw[q];
                 i++;
             } else {
-                j--;
-                uint32_t ti = w->sidx[i], tc = w->scls[i];
-                double tw = w->sw[i];
-                w->sidx[i] = w->sidx[j];
-                w->scls[i] = w->scls[j];
-                w->sw[i] = w->sw[j];
-                w->sidx[j] = ti;
-                w->scls[j] = tc;
-                w->sw[j] = tw;
+                w->ridx[nr] = row;
+                w->rcls[nr] = w->scls[q];
+                w->rw[nr] = w->sw[q];
+                nr++;
             }
         }
+        memcpy(w->sidx + i, w->ridx, nr * sizeof *w->sidx);
+        memcpy(w->scls + i, w->rcls, nr * sizeof *w->scls);
+        memcpy(w->sw + i, w->rw, nr * sizeof *w->sw);
         for (size_t q = 0; q < w->nw; q++)
             w->cur[q] |= w->found[q];
         /* Right pushed first so the left subtree is numbered first. */
@@ -784,9 +823,10 @@ static inline uint32_t float_key(float x)
 }
 
 /* Rank every feature: val gets each feature's sorted distinct values
- * (feature j's at voff[j]), rank[j*n + i] the index of row i's value. */
-static int rank_features(const float *x, size_t n, size_t f, uint32_t *rank, float **valp,
-                         size_t *voff)
+ * (feature j's at voff[j]), rank[j*n + i] the index of row i's value, in
+ * rank16 or (when n > 65536) rank32. */
+static int rank_features(const float *x, size_t n, size_t f, uint16_t *rank16,
+                         uint32_t *rank32, float **valp, size_t *voff, uint8_t *close)
 {
     uint64_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     uint32_t *hist = malloc(2048 * sizeof *hist);
@@ -821,15 +861,25 @@ static int rank_features(const float *x, size_t n, size_t f, uint32_t *rank, flo
             dst = t;
         }
         voff[j] = nv;
+        close[j] = 0;
         uint32_t r = 0;
         for (size_t i = 0; i < n; i++) {
             uint32_t row = (uint32_t)src[i];
             float xv = x[(size_t)row * f + j];
-            if (i > 0 && xv != val[nv - 1])
+            if (xv == 0)
+                xv = 0;         /* -0 and +0 are one value */
+            if (i == 0) {
+                val[nv++] = xv;
+            } else if (xv != val[nv - 1]) {
+                if (xv <= (float)(val[nv - 1] + FEAT_EPS))
+                    close[j] = 1;
+                val[nv++] = xv;
                 r++;
-            if (i == 0 || xv != val[nv - 1])
-                val[nv++] = xv == 0 ? 0.0f : xv;
-            rank[j * n + row] = r;
+            }
+            if (rank16)
+                rank16[j * n + row] = (uint16_t)r;
+            else
+                rank32[j * n + row] = r;
         }
     }
     free(a);
@@ -878,7 +928,7 @@ forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k
         return err_set(e, "forest: %zu training rows, at most %u", n, UINT32_MAX - 1), NULL;
     if (f == 0 || f > INT32_MAX || n > SIZE_MAX / 8 / f)
         return err_set(e, "forest: %zu features of %zu rows", f, n), NULL;
-    if (k < 1)
+    if (k < 1 || (uint32_t)k >= LEAF_PURE)
         return err_set(e, "forest: %d classes", k), NULL;
     if (p.n_trees < 1 || (unsigned)p.n_trees > FOREST_MAX_TREES)
         return err_set(e, "forest: n_trees %d, expected 1 .. %u", p.n_trees, FOREST_MAX_TREES), NULL;
@@ -901,13 +951,16 @@ forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k
     forest *m = calloc(1, sizeof *m);
     double *cw = malloc((size_t)k * sizeof *cw);
     size_t *cc = calloc((size_t)k, sizeof *cc);
-    uint32_t *rank = malloc(n * f * sizeof *rank);
+    /* n rows have at most n distinct values: ranks below n. */
+    uint16_t *rank16 = n <= 65536 ? malloc(n * f * sizeof *rank16) : NULL;
+    uint32_t *rank32 = n > 65536 ? malloc(n * f * sizeof *rank32) : NULL;
     size_t *voff = malloc(f * sizeof *voff);
+    uint8_t *close = malloc(f);
     float *val = NULL;
     int nth, ok = 0;
     trainer tr;
     memset(&tr, 0, sizeof tr);
-    if (!m || !cw || !cc || !rank || !voff)
+    if (!m || !cw || !cc || (!rank16 && !rank32) || !voff || !close)
         goto oom;
     m->p = p;
     m->nfeat = f;
@@ -928,7 +981,7 @@ forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k
     for (int c = 0; c < k; c++)
         cw[c] = p.balanced && cc[c] ? (double)n / ((double)present * (double)cc[c]) : 1.0;
 
-    if (rank_features(x, n, f, rank, &val, voff) < 0)
+    if (rank_features(x, n, f, rank16, rank32, &val, voff, close) < 0)
         goto oom;
 
     tr.n = n;
@@ -938,9 +991,11 @@ forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k
     tr.maxd = p.max_depth;
     tr.msl = p.min_samples_leaf;
     tr.seed = p.seed;
-    tr.rank = rank;
+    tr.rank16 = rank16;
+    tr.rank32 = rank32;
     tr.val = val;
     tr.voff = voff;
+    tr.close = close;
     tr.y = y;
     tr.cw = cw;
     tr.ntrees = p.n_trees;
@@ -961,8 +1016,10 @@ forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k
 oom:
     free(cw);
     free(cc);
-    free(rank);
+    free(rank16);
+    free(rank32);
     free(voff);
+    free(close);
     free(val);
     if (!ok) {
         forest_free(m);
@@ -979,27 +1036,86 @@ typedef struct predictor {
     const float *x;
     size_t n;
     double *proba;
+    size_t block;
     atomic_size_t next;
 } predictor;
+
+/* Add the leaf distribution at node i of tr to the probability row pr. */
+static inline void add_leaf(const ftree *tr, uint32_t i, double *pr)
+{
+    uint32_t info = leaf_info(&tr->node[i]);
+    if (info & LEAF_PURE) {
+        pr[info & ~LEAF_PURE] += 1.0;
+    } else {
+        uint32_t c = tr->vcls[info];
+        for (uint32_t v = 1; v <= c; v++)
+            pr[tr->vcls[info + v]] += tr->vp[info + v];
+    }
+}
+
+/* One step of a walk: to the left child when x <= threshold.  A select,
+ * not a branch: the direction is a coin flip to the branch predictor. */
+static inline uint32_t step(const fnode *nd, uint32_t i, const float *row)
+{
+    const fnode *q = &nd[i];
+    uint32_t go_left = -(uint32_t)(row[q->feat] <= q->thr);
+    return q->right ^ ((q->left ^ q->right) & go_left);
+}
+
+#define LANES 8
+
+/* Walk LANES rows from r0 through tree tr in lockstep and add their leaves
+ * into proba.  The rows' chains of dependent loads are independent, so
+ * their cache misses overlap; a row at its leaf stays there (leaves point
+ * to themselves) until all have arrived. */
+static void predict_lanes(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
+                          double *proba)
+{
+    const fnode *nd = tr->node;
+    uint32_t id[LANES] = { 0 };
+    const float *row[LANES];
+    for (int j = 0; j < LANES; j++)
+        row[j] = x + (r0 + (size_t)j) * f;
+    for (;;) {
+        uint32_t moved = 0;
+        for (int j = 0; j < LANES; j++) {
+            uint32_t nx = step(nd, id[j], row[j]);
+            moved |= nx ^ id[j];
+            id[j] = nx;
+        }
+        if (!moved)
+            break;
+    }
+    for (int j = 0; j < LANES; j++)
+        add_leaf(tr, id[j], proba + (r0 + (size_t)j) * k);
+}
+
+static void predict_tree(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
+                         size_t r1, double *proba)
+{
+    /* Pull the whole tree into cache first when many rows will walk it: a
+     * sequential sweep streams at memory bandwidth, while the walks would
+     * otherwise take each first touch of a line as a full-latency miss. */
+    if (r1 - r0 >= 256)
+        for (uint32_t i = 0; i < tr->nn; i += 64 / sizeof *tr->node)
+            __builtin_prefetch(&tr->node[i]);
+    size_t r = r0;
+    for (; r + LANES <= r1; r += LANES)
+        predict_lanes(tr, x, f, k, r, proba);
+    for (; r < r1; r++) {
+        const float *row = x + r * f;
+        uint32_t i = 0;
+        while (!is_leaf(tr->node, i))
+            i = step(tr->node, i, row);
+        add_leaf(tr, i, proba + r * k);
+    }
+}
 
 static void predict_block(const forest *m, const float *x, size_t r0, size_t r1, double *proba)
 {
     size_t f = m->nfeat, k = (size_t)m->k;
-    for (int t = 0; t < m->ntrees; t++) {
-        const ftree *tr = &m->tree[t];
-        const fnode *nd = tr->node;
-        for (size_t r = r0; r < r1; r++) {
-            const float *row = x + r * f;
-            uint32_t i = 0;
-            while (nd[i].feat >= 0)
-                i = row[nd[i].feat] <= nd[i].thr ? nd[i].left : nd[i].right;
-            double *pr = proba + r * k;
-            const uint32_t *vc = tr->vcls + nd[i].left;
-            const double *vp = tr->vp + nd[i].left;
-            for (uint32_t q = 0; q < nd[i].right; q++)
-                pr[vc[q]] += vp[q];
-        }
-    }
+    for (int t = 0; t < m->ntrees; t++)
+        predict_tree(&m->tree[t], x, f, k, r0, r1, proba);
     double T = (double)m->ntrees;
     for (size_t q = r0 * k; q < r1 * k; q++)
         proba[q] /= T;
@@ -1008,12 +1124,12 @@ static void predict_block(const forest *m, const float *x, size_t r0, size_t r1,
 static void *predict_worker(void *arg)
 {
     predictor *pd = arg;
-    size_t nb = (pd->n + PRED_BLOCK - 1) / PRED_BLOCK;
+    size_t B = pd->block, nb = (pd->n + B - 1) / B;
     for (;;) {
         size_t b = atomic_fetch_add(&pd->next, 1);
         if (b >= nb)
             break;
-        size_t r0 = b * PRED_BLOCK, r1 = r0 + PRED_BLOCK < pd->n ? r0 + PRED_BLOCK : pd->n;
+        size_t r0 = b * B, r1 = r0 + B < pd->n ? r0 + B : pd->n;
         predict_block(pd->m, pd->x, r0, r1, pd->proba);
     }
     return NULL;
@@ -1024,9 +1140,10 @@ void forest_predict_proba(const forest *m, const float *x, size_t n, double *pro
     if (n == 0)
         return;
     memset(proba, 0, n * (size_t)m->k * sizeof *proba);
-    predictor pd = { .m = m, .x = x, .n = n, .proba = proba };
+    predictor pd = { .m = m, .x = x, .n = n, .proba = proba, .block = PRED_BLOCK };
+    if (getenv("PB")) pd.block = (size_t)atoi(getenv("PB"));
     atomic_init(&pd.next, 0);
-    size_t nb = (n + PRED_BLOCK - 1) / PRED_BLOCK;
+    size_t nb = (n + pd.block - 1) / pd.block;
     int nth = threads > 0 ? threads : ncpu();
     if ((size_t)nth > nb)
         nth = (int)nb;
@@ -1066,13 +1183,13 @@ void forest_importances(const forest *m, double *out)
          * then to sum 1), without a scratch array: sum, then add. */
         double sum = 0;
         for (uint32_t i = 0; i < tr->nn; i++)
-            if (tr->node[i].feat >= 0)
+            if (!is_leaf(tr->node, i))
                 sum += node_decrease(tr, i) / tr->wn[0];
         used++;
         if (!(sum > 0))
             continue;
         for (uint32_t i = 0; i < tr->nn; i++)
-            if (tr->node[i].feat >= 0)
+            if (!is_leaf(tr->node, i))
                 out[tr->node[i].feat] += node_decrease(tr, i) / tr->wn[0] / sum;
     }
     if (!used)
@@ -1146,9 +1263,14 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
     for (uint32_t i = tr->nn; i-- > 0;) {
         const fnode *nd = &tr->node[i];
         double *di = d + (size_t)i * k;
-        if (nd->feat < 0) {
-            for (uint32_t q = 0; q < nd->right; q++)
-                di[tr->vcls[nd->left + q]] = tr->vp[nd->left + q] * tr->wn[i];
+        if (is_leaf(tr->node, i)) {
+            const uint32_t *cls;
+            const double *pv;
+            uint32_t c1;
+            double p1;
+            uint32_t cnt = leaf_dist(tr, nd, &cls, &pv, &c1, &p1);
+            for (uint32_t q = 0; q < cnt; q++)
+                di[cls[q]] = pv[q] * tr->wn[i];
         } else {
             const double *dl = d + (size_t)nd->left * k, *dr = d + (size_t)nd->right * k;
             for (size_t c = 0; c < k; c++)
@@ -1167,7 +1289,7 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
                 top = c;
         }
         fprintf(out, "%u [label=\"", i);
-        if (nd->feat >= 0) {
+        if (!is_leaf(tr->node, i)) {
             put_feature(out, features, nd->feat);
             fputs(" <= ", out);
             put_float(out, nd->thr);
@@ -1191,7 +1313,7 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
     /* Edges: the root's carry True/False labels, as sklearn draws them. */
     for (uint32_t i = 0; i < tr->nn; i++) {
         const fnode *nd = &tr->node[i];
-        if (nd->feat < 0)
+        if (is_leaf(tr->node, i))
             continue;
         if (i == 0) {
             fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=45, headlabel=\"True\"] ;\n", nd->left);
@@ -1224,8 +1346,8 @@ void forest_save(const forest *m, mf_buf *out)
         mf_put_u32(out, tr->nn);
         for (uint32_t i = 0; i < tr->nn; i++) {
             const fnode *nd = &tr->node[i];
-            int leaf = nd->feat < 0;
-            mf_put_u32(out, (uint32_t)nd->feat);
+            int leaf = is_leaf(tr->node, i);
+            mf_put_u32(out, leaf ? UINT32_MAX : (uint32_t)nd->feat);
             mf_put_f32(out, leaf ? 0.0f : nd->thr);
             mf_put_u32(out, leaf ? 0 : nd->left);
             mf_put_u32(out, leaf ? 0 : nd->right);
@@ -1235,12 +1357,17 @@ void forest_save(const forest *m, mf_buf *out)
         }
         for (uint32_t i = 0; i < tr->nn; i++) {
             const fnode *nd = &tr->node[i];
-            if (nd->feat >= 0)
+            if (!is_leaf(tr->node, i))
                 continue;
-            mf_put_u32(out, nd->right);
-            for (uint32_t q = 0; q < nd->right; q++) {
-                mf_put_u32(out, tr->vcls[nd->left + q]);
-                mf_put_f64(out, tr->vp[nd->left + q]);
+            const uint32_t *cls;
+            const double *pv;
+            uint32_t c1;
+            double p1;
+            uint32_t cnt = leaf_dist(tr, nd, &cls, &pv, &c1, &p1);
+            mf_put_u32(out, cnt);
+            for (uint32_t q = 0; q < cnt; q++) {
+                mf_put_u32(out, cls[q]);
+                mf_put_f64(out, pv[q]);
             }
         }
     }
@@ -1312,6 +1439,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
             }
             seen[l] = seen[r] = 1;
         }
+        /* A leaf stays marked by feature -1 until its distribution is read. */
         tr->node[i] = (fnode){ thr, feat, l, r };
         tr->nsamp[i] = ns;
         tr->wn[i] = wn;
@@ -1326,7 +1454,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
         fnode *nd = &tr->node[i];
         if (nd->feat >= 0)
             continue;
-        uint32_t cnt = mf_get_u32(c);
+        uint32_t cnt = mf_get_u32(c), o = tr->nv;
         if (c->bad) {
             err_set(e, "forest: tree %d node %u: truncated before its class distribution", t, i);
             goto out;
@@ -1336,8 +1464,8 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
                     "%zu bytes left)", t, i, cnt, k, cur_left(c));
             goto out;
         }
-        size_t need = (size_t)tr->nv + cnt;
-        if (need > UINT32_MAX ||
+        size_t need = (size_t)o + 1 + cnt;
+        if (need >= LEAF_PURE ||
             array_grow((void **)&tr->vcls, &vcap, need, sizeof *tr->vcls) < 0 ||
             array_grow((void **)&tr->vp, &cap2, need, sizeof *tr->vp) < 0) {
             err_set(e, "forest: tree %d node %u: out of memory", t, i);
@@ -1347,7 +1475,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
         for (uint32_t q = 0; q < cnt; q++) {
             uint32_t cls = mf_get_u32(c);
             double p = mf_get_f64(c);
-            if (cls >= (uint32_t)k || (q > 0 && cls <= tr->vcls[tr->nv + q - 1])) {
+            if (cls >= (uint32_t)k || (q > 0 && cls <= tr->vcls[o + q])) {
                 err_set(e, "forest: tree %d node %u: class %u out of range or order", t, i, cls);
                 goto out;
             }
@@ -1355,17 +1483,22 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
                 err_set(e, "forest: tree %d node %u: class %u probability is not in 0 .. 1", t, i, cls);
                 goto out;
             }
-            tr->vcls[tr->nv + q] = cls;
-            tr->vp[tr->nv + q] = p;
+            tr->vcls[o + 1 + q] = cls;
+            tr->vp[o + 1 + q] = p;
             sum += p;
         }
         if (fabs(sum - 1.0) > 1e-6) {
             err_set(e, "forest: tree %d node %u: class probabilities sum to %g", t, i, sum);
             goto out;
         }
-        nd->left = tr->nv;
-        nd->right = cnt;
-        tr->nv = (uint32_t)need;
+        if (cnt == 1 && tr->vp[o + 1] == 1.0) {
+            *nd = make_leaf(i, LEAF_PURE | tr->vcls[o + 1]);
+        } else {
+            tr->vcls[o] = cnt;
+            tr->vp[o] = 0;
+            tr->nv = (uint32_t)need;
+            *nd = make_leaf(i, o);
+        }
     }
     rc = 0;
 out:
