@@ -17,6 +17,7 @@ int cmd_train(int argc, char **argv);
 int cmd_cv(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 
 #include <stdint.h>
 #include <stdio.h>

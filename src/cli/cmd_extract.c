@@ -41,6 +41,8 @@ static const char usage_text[] =
     "                         stats and seq\n"
     "      --n N              sequence length (default 25)\n"
     "      --window SECONDS   window features' width (default 0.010)\n"
+    "      --first N          features of each flow's first N packets only (what\n"
+    "                         snitch classify --after N sees; train on this)\n"
     "flows\n"
     "      --all-flows        also write flows without a label (default: only\n"
     "                         labeled flows, as the paper)\n"
@@ -167,7 +169,7 @@ static void summary(const extract *x, const extract_config *cfg, const char *lab
 int cmd_extract(int argc, char **argv)
 {
     enum { O_FEATURES = 256, O_LABEL, O_PACKETS, O_N, O_WINDOW, O_ALL, O_MIN, O_IDLE, O_ACTIVE,
-           O_MAXF, O_FORCE };
+           O_MAXF, O_FORCE, O_FIRST };
     static const struct option opts[] = {
         {"read", required_argument, 0, 'r'},
         {"interface", required_argument, 0, 'i'},
@@ -186,6 +188,7 @@ int cmd_extract(int argc, char **argv)
         {"active-timeout", required_argument, 0, O_ACTIVE},
         {"max-flows", required_argument, 0, O_MAXF},
         {"force", no_argument, 0, O_FORCE},
+        {"first", required_argument, 0, O_FIRST},
         {0, 0, 0, 0},
     };
     const char **files = calloc((size_t)argc + 1, sizeof *files);
@@ -264,6 +267,11 @@ int cmd_extract(int argc, char **argv)
             cfg.max_flows = (size_t)v;
             break;
         case O_FORCE: force = 1; break;
+        case O_FIRST:
+            if (cli_uint("extract", "--first", optarg, 1u << 30, &v) < 0)
+                goto done;
+            cfg.first_n = (size_t)v;
+            break;
         default:
             fprintf(stderr, "%s", usage_text);
             goto done;

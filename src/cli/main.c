@@ -15,6 +15,7 @@ static const struct {
     {"train", cmd_train, "feature table -> Random Forest model file"},
     {"cv", cmd_cv, "cross-validate: accuracy, macro precision/recall/F1, Table 1 sweep"},
     {"predict", cmd_predict, "model + feature table -> predictions (CSV)"},
+    {"classify", cmd_classify, "model + capture or interface -> one verdict per flow (JSON lines)"},
     {"inspect", cmd_inspect, "show a model: classes, features, importances, a tree as dot"},
     {"synth", cmd_synth, "write a deterministic synthetic capture of TLS flows"},
 };

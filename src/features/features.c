@@ -124,11 +124,19 @@ static void sort_by_ts(const flow_pkt *p, size_t n, size_t *order, size_t *tmp)
 int feat_prepare(feat_ws *ws, const flow *f, int client_dir, int data_only,
                  feat_view *all, feat_view *data)
 {
+    return feat_prepare_first(ws, f, client_dir, data_only, 0, all, data);
+}
+
+int feat_prepare_first(feat_ws *ws, const flow *f, int client_dir, int data_only, size_t first,
+                       feat_view *all, feat_view *data)
+{
     size_t n = f->npkts;
     if (ws_reserve(ws, n) < 0)
         return -1;
     sort_by_ts(f->pkts, n, ws->order, ws->tmp);
     size_t nd = 0;
+    if (first && first < n)
+        n = first;
     for (size_t i = 0; i < n; i++) {
         const flow_pkt *p = &f->pkts[ws->order[i]];
         ws->ts[i] = p->ts;

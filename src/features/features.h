@@ -42,6 +42,12 @@ void feat_ws_free(feat_ws *ws);
 int feat_prepare(feat_ws *ws, const flow *f, int client_dir, int data_only,
                  feat_view *all, feat_view *data);
 
+/* The same over only the first `first` packets of the flow in timestamp
+ * order (0 = all): what a flow looked like when it had that many packets,
+ * for early classification (extract --first, classify --after). */
+int feat_prepare_first(feat_ws *ws, const flow *f, int client_dir, int data_only, size_t first,
+                       feat_view *all, feat_view *data);
+
 /* Column names: "pkt_fwd_num", ... in contract order. */
 const char *feat_stats_name(int i);
 /* Window columns: "dt_prev", "size", "rx_bytes", ... */

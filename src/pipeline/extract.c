@@ -23,6 +23,7 @@ typedef struct inspect {
     tls_hello hello;
     int8_t hello_dir;       /* sender of the ClientHello, -1 */
     uint8_t done;           /* ClientHello found: the SNI is decided */
+    uint8_t decided;        /* handed to on_flow early (decide_after) */
 } inspect;
 
 /* A row waiting in the temporary file for the min_flows decision. */
@@ -71,9 +72,19 @@ static void inspect_found(inspect *in, int dir, const tls_hello *h)
     in->tls[0] = in->tls[1] = NULL;
 }
 
+static void inspect_packet(extract *x, flow *f, int dir, const decode_pkt *p);
+static void after_packet(extract *x, flow *f);
+static int emit_record(extract *x, const flow *f, const inspect *in, int early);
+
 static void on_packet(void *ctx, flow *f, int dir, const decode_pkt *p)
 {
     extract *x = ctx;
+    inspect_packet(x, f, dir, p);
+    after_packet(x, f);
+}
+
+static void inspect_packet(extract *x, flow *f, int dir, const decode_pkt *p)
+{
     inspect *in = f->user;
     if (!in) {
         if (!(in = calloc(1, sizeof *in))) {
@@ -104,6 +115,49 @@ static void on_packet(void *ctx, flow *f, int dir, const decode_pkt *p)
         if (quic_flow_add(in->quic, dir, p->payload, p->payload_cap, &h) == QUIC_DONE)
             inspect_found(in, dir, &h);
     }
+}
+
+/* Early decisions (decide_after) come after inspection of the packet that
+ * reached the count; see flow_table_config.on_packet. */
+static void after_packet(extract *x, flow *f)
+{
+    inspect *in = f->user;
+    if (!x->cfg.decide_after || !x->cfg.on_flow || !in || in->decided ||
+        f->npkts < x->cfg.decide_after)
+        return;
+    in->decided = 1;
+    if (emit_record(x, f, in, 1) < 0)
+        x->failed = 1;
+}
+
+static int client_dir(const flow *f, const inspect *in);
+
+/* Hand one flow to cfg.on_flow.  Returns 0 or -1 when out of memory. */
+static int emit_record(extract *x, const flow *f, const inspect *in, int early)
+{
+    int c = client_dir(f, in);
+    const char *sni = in && in->done ? in->hello.sni : "";
+    size_t sni_len = in && in->done ? in->hello.sni_len : 0;
+    char *label = labeler_apply(x->cfg.labels, sni, sni_len);
+    if (!label)
+        return -1;
+    feat_view all, data;
+    if (feat_prepare_first(x->ws, f, c, x->cfg.data_only, x->cfg.first_n, &all, &data) < 0) {
+        free(label);
+        return -1;
+    }
+    extract_flow r = {
+        .f = f, .client = c, .has_hello = in && in->done, .sni = sni, .sni_len = sni_len,
+        .ech = in && in->done && in->hello.ech,
+        .tls_version = in && in->done ? in->hello.max_version : 0,
+        .label = label, .all = &all, .data = &data, .early = early,
+    };
+    x->cfg.on_flow(x->cfg.ctx, &r);
+    x->st.written++;
+    if (*label)
+        x->st.labeled++;
+    free(label);
+    return 0;
 }
 
 static int client_dir(const flow *f, const inspect *in)
@@ -205,13 +259,19 @@ static void on_end(void *ctx, flow *f, flow_end why)
     extract *x = ctx;
     inspect *in = f->user;
     f->user = NULL;
-    int c = client_dir(f, in);
-    const char *sni = in && in->done ? in->hello.sni : "";
-    size_t sni_len = in && in->done ? in->hello.sni_len : 0;
     if (in && in->done && in->hello.has_sni)
         x->st.with_sni++;
     if (in && in->done && in->hello.ech)
         x->st.ech++;
+    if (x->cfg.on_flow) {
+        if (!(in && in->decided) && emit_record(x, f, in, 0) < 0)
+            x->failed = 1;
+        inspect_free(in);
+        return;
+    }
+    int c = client_dir(f, in);
+    const char *sni = in && in->done ? in->hello.sni : "";
+    size_t sni_len = in && in->done ? in->hello.sni_len : 0;
     char *label = labeler_apply(x->cfg.labels, sni, sni_len);
     if (!label) {
         x->failed = 1;
@@ -232,7 +292,7 @@ static void on_end(void *ctx, flow *f, flow_end why)
             ++*strmap_count(x->labels, id);
         }
         feat_view all, data;
-        if (feat_prepare(x->ws, f, c, x->cfg.data_only, &all, &data) < 0) {
+        if (feat_prepare_first(x->ws, f, c, x->cfg.data_only, x->cfg.first_n, &all, &data) < 0) {
             x->failed = 1;
             goto out;
         }
@@ -273,6 +333,10 @@ extract *extract_new(const extract_config *cfg, csv_writer *out, snitch_err *e)
         err_set(e, "sequence length n must be between 1 and 100000 (got %d)", cfg->seq_n);
         return NULL;
     }
+    if (cfg->decide_after && !cfg->on_flow) {
+        err_set(e, "early decisions need a flow callback");
+        return NULL;
+    }
     if (cfg->idle_ns <= 0) {
         err_set(e, "idle timeout must be positive");
         return NULL;
@@ -294,7 +358,7 @@ extract *extract_new(const extract_config *cfg, csv_writer *out, snitch_err *e)
         err_set(e, "out of memory");
         goto fail;
     }
-    if (cfg->min_flows > 1) {
+    if (cfg->min_flows > 1 && !cfg->on_flow) {
         if (!(x->tmpf = tmpfile())) {
             err_set(e, "cannot create a temporary file for --min-flows: %s", strerror(errno));
             goto fail;
@@ -349,7 +413,7 @@ static int check(extract *x, snitch_err *e)
 {
     if (x->failed)
         return err_set(e, "out of memory");
-    if (csv_writer_error(x->rows))
+    if (x->rows && csv_writer_error(x->rows))
         return err_set(e, "write failed: %s", strerror(csv_writer_error(x->rows)));
     return 0;
 }
@@ -415,7 +479,7 @@ int extract_finish(extract *x, snitch_err *e)
     for (size_t i = 0; i < strmap_size(x->labels); i++)
         if (*strmap_count(x->labels, (long)i) >= (x->cfg.min_flows > 1 ? x->cfg.min_flows : 1))
             x->st.labels++;
-    if (csv_writer_error(x->out))
+    if (x->out && csv_writer_error(x->out))
         return err_set(e, "write failed: %s", strerror(csv_writer_error(x->out)));
     return 0;
 }

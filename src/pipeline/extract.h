@@ -29,6 +29,24 @@ enum {
     EXTRACT_WINDOW = 4      /* per-packet window features (alone) */
 };
 
+struct feat_view;
+
+/* A flow as the pipeline hands it to a caller that wants records, not CSV
+ * rows (snitch classify).  Valid only during the callback. */
+typedef struct extract_flow {
+    const flow *f;
+    int client;                 /* index of the client endpoint in f */
+    int has_hello;              /* a ClientHello was found */
+    const char *sni;            /* "" without one; may hold NULs: sni_len */
+    size_t sni_len;
+    int ech;
+    uint16_t tls_version;
+    const char *label;          /* the SNI's label under the labeling mode */
+    const struct feat_view *all, *data;   /* packets considered */
+    int early;                  /* decided at decide_after packets, before
+                                   the flow ended */
+} extract_flow;
+
 typedef struct extract_config {
     unsigned features;      /* EXTRACT_* bits; WINDOW only alone */
     int data_only;          /* --packets data (1) or all (0) */
@@ -40,6 +58,13 @@ typedef struct extract_config {
     int all_flows;          /* write flows without label too */
     uint64_t min_flows;     /* keep labels with >= this many flows (0/1: all) */
     const labeler *labels;  /* borrowed; required */
+    size_t first_n;         /* features over the first N packets (0 = all) */
+    size_t decide_after;    /* hand a flow over when it has N packets, not at
+                               its end (0 = at its end); needs on_flow */
+    /* NULL: write CSV rows.  Else called once per flow (every flow, with or
+     * without label) instead of writing rows. */
+    void (*on_flow)(void *ctx, const extract_flow *r);
+    void *ctx;
 } extract_config;
 
 typedef struct extract_stats {
@@ -58,7 +83,8 @@ typedef struct extract_stats {
 
 typedef struct extract extract;
 
-/* out: where rows go (borrowed, not closed).  Fails on a bad config. */
+/* out: where rows go (borrowed, not closed; NULL with on_flow).  Fails on
+ * a bad config. */
 extract *extract_new(const extract_config *cfg, csv_writer *out, snitch_err *e);
 
 /* Write the CSV header line. */

@@ -1,0 +1,461 @@
+/* cmd_classify.c - `snitch classify`: a trained model applied to traffic as
+ * it flows, one verdict per flow, from a live interface or captures.
+ *
+ * The extraction pipeline runs as for `extract`, but hands each flow over
+ * (at its end, or once it has --after N packets) instead of writing a row;
+ * here it becomes a feature vector in the model's column order, a
+ * prediction, and one JSON line (or CSV row). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "cli.h"
+#include "eval/eval.h"
+#include "features/vector.h"
+#include "label/label.h"
+#include "model/model.h"
+#include "output/csv.h"
+#include "output/json.h"
+#include "pipeline/extract.h"
+
+static const char usage_text[] =
+    "usage: snitch classify --model MODEL.snm (-r FILE... | -i IFACE) [options]\n"
+    "\n"
+    "One verdict per flow: the predicted service, its probability and the top 3,\n"
+    "with the flow's SNI (when it shows one) and whether the two agree.\n"
+    "\n"
+    "  -m, --model FILE       a model from snitch train (required)\n"
+    "  -r, --read FILE        capture file (- for standard input); repeatable\n"
+    "  -i, --interface IFACE  live capture; Ctrl-C or SIGTERM writes the open\n"
+    "                         flows' verdicts and the summary\n"
+    "  -f, --filter BPF       capture filter\n"
+    "  -o, --output FILE      verdicts, - for standard output (default -)\n"
+    "      --format F         jsonl (default: one JSON object a line) or csv\n"
+    "      --after N          decide once a flow has N packets (train the model on\n"
+    "                         snitch extract --first N); flows that end earlier\n"
+    "                         are decided at their end.  Default: at flow end\n"
+    "      --label MODE       labeling mode for the SNI comparison (default: the\n"
+    "                         model's, recorded by train --label-mode; else sni)\n"
+    "      --packets WHICH    data (default) or all: as the training table\n"
+    "      --idle-timeout S   (default 120)   --max-flows N (default 1000000)\n"
+    "      --force            replace FILE if it exists\n"
+    "  -q, --quiet            no summary\n";
+
+static capture *volatile g_cap;
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_cap)
+        capture_stop(g_cap);
+}
+
+typedef struct ctx {
+    model *m;
+    feat_map map;
+    feat_ws *ws;
+    float *x;
+    double *p;
+    FILE *out;
+    int csv;
+    json_writer j;
+    csv_writer *cw;
+    uint64_t verdicts, with_label, agree, early;
+    uint64_t lat_pkts;              /* sum of packets at decision */
+    int64_t lat_ns;                 /* sum of capture time to decision */
+    int failed;
+} ctx;
+
+static void top3(const double *p, int k, int *best)
+{
+    best[0] = best[1] = best[2] = -1;
+    for (int c = 0; c < k; c++) {
+        if (best[0] < 0 || p[c] > p[best[0]]) {
+            best[2] = best[1];
+            best[1] = best[0];
+            best[0] = c;
+        } else if (best[1] < 0 || p[c] > p[best[1]]) {
+            best[2] = best[1];
+            best[1] = c;
+        } else if (best[2] < 0 || p[c] > p[best[2]]) {
+            best[2] = c;
+        }
+    }
+}
+
+static const char *tls_name(uint16_t v, char *buf)
+{
+    switch (v) {
+    case 0: return "";
+    case 0x0301: return "tls1.0";
+    case 0x0302: return "tls1.1";
+    case 0x0303: return "tls1.2";
+    case 0x0304: return "tls1.3";
+    default: snprintf(buf, 8, "0x%04x", v); return buf;
+    }
+}
+
+static void on_flow(void *arg, const extract_flow *r)
+{
+    ctx *c = arg;
+    const flow *f = r->f;
+    if (feat_map_vector(&c->map, c->ws, r->data, c->x) < 0) {
+        c->failed = 1;
+        return;
+    }
+    int k = (int)c->m->nclasses;
+    model_predict_proba(c->m, c->x, 1, c->p, 1);
+    int best[3];
+    top3(c->p, k, best);
+    const char *pred = c->m->classes[best[0]];
+    int has_label = r->label[0] != 0;
+    int agrees = has_label && !strcmp(pred, r->label);
+    c->verdicts++;
+    c->early += r->early;
+    c->with_label += has_label;
+    c->agree += agrees;
+    int64_t first = r->all->n ? r->all->ts[0] : f->first_seen;
+    int64_t dec = r->all->n ? r->all->ts[r->all->n - 1] : f->last_seen;
+    c->lat_pkts += r->all->n;
+    c->lat_ns += dec - first;
+    char a1[64], a2[64], t1[32], t2[32], vb[8];
+    flow_addr_str(f, r->client, a1, sizeof a1);
+    flow_addr_str(f, 1 - r->client, a2, sizeof a2);
+    t1[csv_format_ts(first, t1)] = 0;
+    t2[csv_format_ts(dec, t2)] = 0;
+    if (c->csv) {
+        csv_writer *w = c->cw;
+        csv_u64(w, f->id);
+        csv_cstr(w, a1);
+        csv_u64(w, f->port[r->client]);
+        csv_cstr(w, a2);
+        csv_u64(w, f->port[1 - r->client]);
+        csv_u64(w, f->proto);
+        csv_cstr(w, t1);
+        csv_cstr(w, t2);
+        csv_u64(w, r->all->n);
+        csv_u64(w, (uint64_t)r->early);
+        csv_str(w, r->sni, r->sni_len);
+        csv_cstr(w, r->has_hello ? (r->ech ? "1" : "0") : "");
+        for (int b = 0; b < 3; b++) {
+            csv_cstr(w, best[b] >= 0 ? c->m->classes[best[b]] : "");
+            if (best[b] >= 0)
+                csv_double(w, c->p[best[b]]);
+            else
+                csv_cstr(w, "");
+        }
+        csv_cstr(w, r->label);
+        csv_cstr(w, has_label ? (agrees ? "1" : "0") : "");
+        csv_end_row(w);
+        return;
+    }
+    json_writer *j = &c->j;
+    json_begin_object(j);
+    json_key(j, "flow_id");
+    json_i64(j, (int64_t)f->id);
+    json_key(j, "src_ip");
+    json_str(j, a1);
+    json_key(j, "src_port");
+    json_i64(j, f->port[r->client]);
+    json_key(j, "dst_ip");
+    json_str(j, a2);
+    json_key(j, "dst_port");
+    json_i64(j, f->port[1 - r->client]);
+    json_key(j, "proto");
+    json_str(j, f->proto == 6 ? "tcp" : "udp");
+    json_key(j, "first_ts");
+    json_str(j, t1);
+    json_key(j, "decision_ts");
+    json_str(j, t2);
+    json_key(j, "packets");
+    json_i64(j, (int64_t)r->all->n);
+    json_key(j, "early");
+    json_bool(j, r->early);
+    json_key(j, "sni");
+    if (r->has_hello && r->sni_len) {
+        /* JSON strings cannot hold NUL: the SNI up to the first one */
+        json_str(j, r->sni);
+    } else {
+        json_null(j);
+    }
+    json_key(j, "tls_version");
+    if (r->has_hello)
+        json_str(j, tls_name(r->tls_version, vb));
+    else
+        json_null(j);
+    json_key(j, "ech");
+    json_bool(j, r->ech);
+    json_key(j, "label");
+    json_str(j, pred);
+    json_key(j, "probability");
+    json_double(j, c->p[best[0]]);
+    json_key(j, "top3");
+    json_begin_array(j);
+    for (int b = 0; b < 3 && best[b] >= 0; b++) {
+        json_begin_object(j);
+        json_key(j, "label");
+        json_str(j, c->m->classes[best[b]]);
+        json_key(j, "probability");
+        json_double(j, c->p[best[b]]);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "sni_label");
+    if (has_label)
+        json_str(j, r->label);
+    else
+        json_null(j);
+    json_key(j, "agrees");
+    if (has_label)
+        json_bool(j, agrees);
+    else
+        json_null(j);
+    json_end_object(j);
+}
+
+int cmd_classify(int argc, char **argv)
+{
+    enum { O_FORMAT = 400, O_AFTER, O_LABEL, O_PACKETS, O_IDLE, O_MAXF, O_FORCE };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},
+        {"read", required_argument, 0, 'r'},
+        {"interface", required_argument, 0, 'i'},
+        {"filter", required_argument, 0, 'f'},
+        {"output", required_argument, 0, 'o'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"format", required_argument, 0, O_FORMAT},
+        {"after", required_argument, 0, O_AFTER},
+        {"label", required_argument, 0, O_LABEL},
+        {"packets", required_argument, 0, O_PACKETS},
+        {"idle-timeout", required_argument, 0, O_IDLE},
+        {"max-flows", required_argument, 0, O_MAXF},
+        {"force", no_argument, 0, O_FORCE},
+        {0, 0, 0, 0},
+    };
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nfiles = 0;
+    const char *mpath = NULL, *iface = NULL, *filter = NULL, *out = "-", *label_spec = NULL;
+    int quiet = 0, force = 0, use_csv = 0, c, rc = EXIT_USAGE;
+    uint64_t v;
+    extract_config cfg = {
+        .features = EXTRACT_STATS, .data_only = 1, .seq_n = 25, .window_ns = 10000000,
+        .idle_ns = 120000000000LL, .max_flows = 1000000,
+    };
+    if (!files)
+        return EXIT_FAIL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:r:i:f:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': mpath = optarg; break;
+        case 'r': files[nfiles++] = optarg; break;
+        case 'i': iface = optarg; break;
+        case 'f': filter = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(usage_text, stdout); free(files); return EXIT_OK;
+        case O_FORMAT:
+            if (strcmp(optarg, "jsonl") && strcmp(optarg, "csv")) {
+                fprintf(stderr, "snitch classify: --format: jsonl or csv, got '%s'\n", optarg);
+                goto done;
+            }
+            use_csv = !strcmp(optarg, "csv");
+            break;
+        case O_AFTER:
+            if (cli_uint("classify", "--after", optarg, 1u << 30, &v) < 0)
+                goto done;
+            cfg.decide_after = cfg.first_n = (size_t)v;
+            break;
+        case O_LABEL: label_spec = optarg; break;
+        case O_PACKETS:
+            if (strcmp(optarg, "data") && strcmp(optarg, "all")) {
+                fprintf(stderr, "snitch classify: --packets: data or all\n");
+                goto done;
+            }
+            cfg.data_only = !strcmp(optarg, "data");
+            break;
+        case O_IDLE:
+            if (cli_seconds("classify", "--idle-timeout", optarg, &cfg.idle_ns) < 0 || cfg.idle_ns <= 0)
+                goto done;
+            break;
+        case O_MAXF:
+            if (cli_uint("classify", "--max-flows", optarg, 1ull << 40, &v) < 0)
+                goto done;
+            cfg.max_flows = (size_t)v;
+            break;
+        case O_FORCE: force = 1; break;
+        default: fputs(usage_text, stderr); goto done;
+        }
+    }
+    if (optind < argc || !mpath || !nfiles == !iface) {
+        fprintf(stderr, "snitch classify: give --model FILE and either -r FILE... or -i IFACE\n%s",
+                usage_text);
+        goto done;
+    }
+    rc = EXIT_FAIL;
+    snitch_err e = {""};
+    ctx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.m = model_load(mpath, &e);
+    if (!cx.m) {
+        fprintf(stderr, "snitch classify: %s\n", e.msg);
+        goto done;
+    }
+    if (feat_map_build(&cx.map, cx.m->feat, cx.m->nfeat, &e) < 0) {
+        fprintf(stderr, "snitch classify: %s: %s\n", mpath, e.msg);
+        model_free(cx.m);
+        goto done;
+    }
+    if (!label_spec)
+        label_spec = cx.m->label_mode[0] ? cx.m->label_mode : "sni";
+    labeler *lab = labeler_new(label_spec, &e);
+    cx.ws = feat_ws_new();
+    cx.x = malloc(cx.m->nfeat * sizeof *cx.x);
+    cx.p = malloc(cx.m->nclasses * sizeof *cx.p);
+    capture *cap = NULL;
+    outfile of;
+    memset(&of, 0, sizeof of);
+    extract *x = NULL;
+    if (!lab) {
+        fprintf(stderr, "snitch classify: --label: %s\n", e.msg);
+        goto cleanup;
+    }
+    if (!cx.ws || !cx.x || !cx.p) {
+        fprintf(stderr, "snitch classify: out of memory\n");
+        goto cleanup;
+    }
+    cap = iface ? capture_open_live(iface, filter, 262144, &e) : capture_open_files(files, nfiles, filter, &e);
+    if (!cap) {
+        fprintf(stderr, "snitch classify: %s\n", e.msg);
+        goto cleanup;
+    }
+    if (outfile_open(&of, "classify", out, force) < 0)
+        goto cleanup;
+    cx.out = of.f;
+    cx.csv = use_csv;
+    if (use_csv) {
+        if (!(cx.cw = csv_writer_new(of.f)))
+            goto cleanup;
+        const char *h[] = {"flow_id", "src_ip", "src_port", "dst_ip", "dst_port", "proto", "first_ts",
+                           "decision_ts", "packets", "early", "sni", "ech", "label", "probability",
+                           "second", "second_probability", "third", "third_probability", "sni_label",
+                           "agrees"};
+        for (size_t i = 0; i < sizeof h / sizeof *h; i++)
+            csv_cstr(cx.cw, h[i]);
+        csv_end_row(cx.cw);
+    } else {
+        json_init(&cx.j, of.f, 0);
+    }
+    cfg.labels = lab;
+    cfg.on_flow = on_flow;
+    cfg.ctx = &cx;
+    cfg.all_flows = 1;
+    if (!(x = extract_new(&cfg, NULL, &e))) {
+        fprintf(stderr, "snitch classify: %s\n", e.msg);
+        goto cleanup;
+    }
+    g_cap = cap;
+    g_stop = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    double t0 = cli_now();
+    capture_packet pkt;
+    int failed = 0;
+    uint64_t last_v = 0;
+    for (;;) {
+        int r = capture_next(cap, &pkt, &e);
+        if (r == CAPTURE_END)
+            break;
+        if (r == CAPTURE_WARNING) {
+            fprintf(stderr, "snitch classify: warning: %s\n", e.msg);
+            continue;
+        }
+        if (r == CAPTURE_ERROR) {
+            if (g_stop)
+                break;
+            fprintf(stderr, "snitch classify: %s\n", e.msg);
+            failed = 1;
+            break;
+        }
+        if (extract_packet(x, &pkt, &e) < 0 || cx.failed) {
+            fprintf(stderr, "snitch classify: %s: packet %llu: %s\n", pkt.source,
+                    (unsigned long long)pkt.number, cx.failed ? "out of memory" : e.msg);
+            failed = 1;
+            break;
+        }
+        if (iface && cx.verdicts != last_v) {      /* live: verdicts go out at once */
+            if (cx.cw)
+                csv_writer_flush(cx.cw);
+            fflush(of.f);
+            last_v = cx.verdicts;
+        }
+    }
+    /* On a signal too: every open flow gets its verdict before the summary. */
+    if (!failed && extract_finish(x, &e) < 0) {
+        fprintf(stderr, "snitch classify: %s\n", e.msg);
+        failed = 1;
+    }
+    double secs = cli_now() - t0;
+    g_cap = NULL;
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (cx.cw && csv_writer_close(cx.cw) < 0)
+        failed = 1;
+    cx.cw = NULL;
+    if (!quiet) {
+        extract_stats st;
+        extract_get_stats(x, &st);
+        fprintf(stderr, "snitch classify: %llu packets in %.2f s (%.0f packets/s), %llu flows "
+                        "(peak %llu open), %llu verdicts (%llu early)\n",
+                (unsigned long long)st.packets, secs, secs > 0 ? (double)st.packets / secs : 0.0,
+                (unsigned long long)st.flows.flows, (unsigned long long)st.flows.peak_open,
+                (unsigned long long)cx.verdicts, (unsigned long long)cx.early);
+        fprintf(stderr, "  sni      %llu flows with an SNI label (--label %s); the model agrees on "
+                        "%llu (%.1f%%); %llu offer ECH\n",
+                (unsigned long long)cx.with_label, label_spec, (unsigned long long)cx.agree,
+                cx.with_label ? 100.0 * (double)cx.agree / (double)cx.with_label : 0.0,
+                (unsigned long long)st.ech);
+        if (cx.verdicts)
+            fprintf(stderr, "  latency  %.1f packets and %.0f us of capture time from first packet "
+                            "to verdict, on average\n",
+                    (double)cx.lat_pkts / (double)cx.verdicts,
+                    (double)cx.lat_ns / 1e3 / (double)cx.verdicts);
+        if (st.flows.ended[FLOW_END_EVICTED])
+            fprintf(stderr, "  warning  %llu flows ended early: more than %zu open (--max-flows)\n",
+                    (unsigned long long)st.flows.ended[FLOW_END_EVICTED], cfg.max_flows);
+        uint64_t recv, drop, ifdrop;
+        if (iface && capture_live_stats(cap, &recv, &drop, &ifdrop) == 0)
+            fprintf(stderr, "  capture  %llu received, %llu dropped by the kernel, %llu by the "
+                            "interface\n",
+                    (unsigned long long)recv, (unsigned long long)drop, (unsigned long long)ifdrop);
+    }
+    if (failed) {
+        outfile_abort(&of);
+        goto cleanup;
+    }
+    rc = outfile_commit(&of, "classify") < 0 ? EXIT_FAIL : EXIT_OK;
+cleanup:
+    if (rc != EXIT_OK && of.f)
+        outfile_abort(&of);
+    if (cx.cw)
+        csv_writer_close(cx.cw);
+    extract_free(x);
+    capture_close(cap);
+    labeler_free(lab);
+    feat_map_free(&cx.map);
+    feat_ws_free(cx.ws);
+    free(cx.x);
+    free(cx.p);
+    model_free(cx.m);
+done:
+    free(files);
+    return rc;
+}
