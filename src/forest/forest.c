@@ -95,9 +95,12 @@
 /* Values closer than this are treated as equal (sklearn's
  * FEATURE_THRESHOLD, a float32 constant added in float). */
 #define FEAT_EPS 1e-7f
-/* Rows per prediction block: a block's probabilities stay in cache while
- * every tree walks it. */
-#define PRED_BLOCK 64
+/* Rows per prediction block: every tree in turn walks all rows of a block,
+ * so a tree is fetched into cache once per block. */
+#define PRED_BLOCK_MIN 64
+#define PRED_BLOCK_MAX 4096
+/* Tree walks (rows * trees) below which extra threads do not pay. */
+#define PRED_MIN_PER_THREAD 20000
 
 /* ---- random numbers ------------------------------------------------ */
 
@@ -315,6 +318,7 @@ typedef struct work {
     uint64_t *key, *tmp;    /* (rank << 32 | position) sort buffers */
     uint32_t *hist;
     double *tot, *lft, *rgt;
+    uint32_t *pres, np;     /* the node's classes (nonzero tot) */
     uint32_t *feats;        /* feature draw pool */
     size_t nw;              /* 64-bit words per constant-feature set */
     uint64_t *cur, *found;  /* current node's known / found constants */
@@ -346,6 +350,7 @@ static void work_free(work *w)
     free(w->tmp);
     free(w->hist);
     free(w->tot);
+    free(w->pres);
     free(w->lft);
     free(w->rgt);
     free(w->feats);
@@ -379,14 +384,15 @@ static int work_init(work *w, trainer *tr)
     w->key = malloc(n * sizeof *w->key);
     w->tmp = malloc(n * sizeof *w->tmp);
     w->hist = malloc(hist_size(n) * sizeof *w->hist);
-    w->tot = malloc(k * sizeof *w->tot);
+    w->tot = calloc(k, sizeof *w->tot);
+    w->pres = malloc(k * sizeof *w->pres);
     w->lft = malloc(k * sizeof *w->lft);
     w->rgt = malloc(k * sizeof *w->rgt);
     w->feats = malloc(tr->f * sizeof *w->feats);
     w->cur = malloc(w->nw * sizeof *w->cur);
     w->found = malloc(w->nw * sizeof *w->found);
     if (!w->cnt || !w->sidx || !w->scls || !w->sw || !w->ridx || !w->rcls || !w->rw || !w->key || !w->tmp || !w->hist ||
-        !w->tot || !w->lft || !w->rgt || !w->feats || !w->cur || !w->found) {
+        !w->tot || !w->pres || !w->lft || !w->rgt || !w->feats || !w->cur || !w->found) {
         work_free(w);
         return -1;
     }
@@ -480,7 +486,7 @@ typedef struct split {
 static void find_split(work *w, uint32_t s, uint32_t e, double wsum, double sq, split *best)
 {
     const trainer *tr = w->tr;
-    size_t n = tr->n, nf = tr->f, k = (size_t)tr->k;
+    size_t n = tr->n, nf = tr->f;
     uint32_t m = e - s, msl = (uint32_t)tr->msl;
     const uint32_t *sidx = w->sidx + s, *scls = w->scls + s;
     const double *sw = w->sw + s;
@@ -530,8 +536,10 @@ static void find_split(work *w, uint32_t s, uint32_t e, double wsum, double sq, 
         }
         const uint64_t *sk = sort_keys(key, w->tmp, m, rmin, rmax, w->hist);
 
-        memset(lft, 0, k * sizeof *lft);
-        memcpy(rgt, w->tot, k * sizeof *rgt);
+        for (uint32_t q = 0; q < w->np; q++) {
+            lft[w->pres[q]] = 0;
+            rgt[w->pres[q]] = w->tot[w->pres[q]];
+        }
         double sql = 0, sqr = sq, wl = 0, wr = wsum;
         uint32_t r = (uint32_t)(sk[0] >> 32);
         /* Positions that can be split after: at least msl rows each side. */
@@ -604,7 +612,7 @@ static int copy_out(void **dst, const void *src, size_t n, size_t sz)
 static int build_tree(work *w, int t, ftree *out)
 {
     trainer *tr = w->tr;
-    size_t n = tr->n, nf = tr->f, k = (size_t)tr->k;
+    size_t n = tr->n, nf = tr->f;
     int maxd = tr->maxd > 0 ? tr->maxd : INT32_MAX;
     uint32_t msl = (uint32_t)tr->msl;
 
@@ -636,14 +644,32 @@ static int build_tree(work *w, int t, ftree *out)
         memcpy(w->cur, w->stbits + w->stn * w->nw, w->nw * sizeof *w->cur);
         uint32_t s = se.s, e = se.e, m = e - s;
 
+        /* Class sums, touching only the classes present: with many
+         * classes, most nodes hold few of them, and O(k) work per node and
+         * candidate would outweigh the O(rows) work.  tot is all zero
+         * between nodes. */
         double *tot = w->tot, wsum = 0, sq = 0;
-        memset(tot, 0, k * sizeof *tot);
+        uint32_t *pres = w->pres, np = 0;
         for (uint32_t i = s; i < e; i++) {
-            tot[w->scls[i]] += w->sw[i];
+            uint32_t c = w->scls[i];
+            if (tot[c] == 0)
+                pres[np++] = c;
+            tot[c] += w->sw[i];
             wsum += w->sw[i];
         }
-        for (size_t c = 0; c < k; c++)
-            sq += tot[c] * tot[c];
+        /* In class order: sums come out the same however rows are ordered,
+         * and leaves list their classes in order. */
+        for (uint32_t a = 1; a < np; a++) {
+            uint32_t v = pres[a], b = a;
+            while (b > 0 && pres[b - 1] > v) {
+                pres[b] = pres[b - 1];
+                b--;
+            }
+            pres[b] = v;
+        }
+        w->np = np;
+        for (uint32_t q = 0; q < np; q++)
+            sq += tot[pres[q]] * tot[pres[q]];
         double imp = 1.0 - sq / (wsum * wsum);
 
         if (tree_push_node(w) < 0)
@@ -667,16 +693,12 @@ static int build_tree(work *w, int t, ftree *out)
         if (sp.feat < 0) {
             /* Leaf: the weighted class distribution, normalized. */
             double norm = 0;
-            uint32_t cnt = 0;
-            size_t first = k;
-            for (size_t c = 0; c < k; c++)
-                if (tot[c] > 0) {
-                    norm += tot[c];
-                    cnt++;
-                    first = first < k ? first : c;
-                }
+            uint32_t cnt = np;
+            for (uint32_t q = 0; q < np; q++)
+                norm += tot[pres[q]];
             if (cnt == 1) {
-                w->node[id] = make_leaf(id, LEAF_PURE | (uint32_t)first);
+                w->node[id] = make_leaf(id, LEAF_PURE | pres[0]);
+                tot[pres[0]] = 0;
                 continue;
             }
             size_t need = (size_t)w->nv + 1 + cnt;
@@ -688,14 +710,16 @@ static int build_tree(work *w, int t, ftree *out)
             w->vcls[w->nv] = cnt;
             w->vp[w->nv] = 0;
             w->nv++;
-            for (size_t c = 0; c < k; c++)
-                if (tot[c] > 0) {
-                    w->vcls[w->nv] = (uint32_t)c;
-                    w->vp[w->nv] = tot[c] / norm;
-                    w->nv++;
-                }
+            for (uint32_t q = 0; q < np; q++) {
+                w->vcls[w->nv] = pres[q];
+                w->vp[w->nv] = tot[pres[q]] / norm;
+                w->nv++;
+                tot[pres[q]] = 0;
+            }
             continue;
         }
+        for (uint32_t q = 0; q < np; q++)
+            tot[pres[q]] = 0;
 
         const float *v = tr->val + tr->voff[sp.feat];
         float a = v[sp.rlo], b = v[sp.rhi];
@@ -1140,15 +1164,21 @@ void forest_predict_proba(const forest *m, const float *x, size_t n, double *pro
     if (n == 0)
         return;
     memset(proba, 0, n * (size_t)m->k * sizeof *proba);
-    predictor pd = { .m = m, .x = x, .n = n, .proba = proba, .block = PRED_BLOCK };
-    if (getenv("PB")) pd.block = (size_t)atoi(getenv("PB"));
-    atomic_init(&pd.next, 0);
-    size_t nb = (n + pd.block - 1) / pd.block;
     int nth = threads > 0 ? threads : ncpu();
-    if ((size_t)nth > nb)
-        nth = (int)nb;
     if (nth > 256)
         nth = 256;
+    /* A thread costs tens of microseconds: not worth it for a few rows. */
+    if (n * (size_t)m->ntrees < PRED_MIN_PER_THREAD * 2)
+        nth = 1;
+    /* Blocks as big as possible (every tree is brought into cache once
+     * per block), but enough of them for every thread. */
+    size_t block = (n + (size_t)nth - 1) / (size_t)nth;
+    block = block < PRED_BLOCK_MIN ? PRED_BLOCK_MIN : block > PRED_BLOCK_MAX ? PRED_BLOCK_MAX : block;
+    predictor pd = { .m = m, .x = x, .n = n, .proba = proba, .block = block };
+    atomic_init(&pd.next, 0);
+    size_t nb = (n + block - 1) / block;
+    if ((size_t)nth > nb)
+        nth = (int)nb;
     /* Every row sums its trees in tree order whichever thread takes it, so
      * the result does not depend on the thread count. */
     pthread_t th[256];

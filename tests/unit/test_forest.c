@@ -526,11 +526,47 @@ static void test_progress(void)
     forest_free(m);
 }
 
+/* More than 65536 rows: ranks no longer fit 16 bits. */
+static void test_many_rows(void)
+{
+    enum { N = 70000 };
+    float *x = malloc(N * 2 * sizeof *x);
+    int32_t *y = malloc(N * sizeof *y);
+    tr_seed(11);
+    for (size_t i = 0; i < N; i++) {
+        x[i * 2] = (float)tr_unif();
+        x[i * 2 + 1] = (float)tr_unif();
+        y[i] = x[i * 2] > 0.5f;
+    }
+    forest_params p = params(2, 1, 2);
+    p.max_depth = 1;
+    p.max_features = FOREST_ALL;
+    snitch_err e;
+    forest *m = forest_train(x, N, 2, y, 2, &p, NULL, NULL, &e);
+    CHECK(m != NULL);
+    if (m) {
+        CHECK_EQ_INT(forest_nnodes(m), 6);
+        CHECK(accuracy(m, x, N, y, 2) > 0.9995);
+        mf_buf b = { 0 };
+        forest_save(m, &b);
+        uint32_t nn;
+        tnode *v = tree_nodes(&b, 0, &nn);
+        CHECK_EQ_INT(v[0].feat, 0);
+        CHECK_NEAR(v[0].thr, 0.5, 1e-3);
+        free(v);
+        mf_buf_free(&b);
+    }
+    forest_free(m);
+    free(x);
+    free(y);
+}
+
 /* ---- determinism and serialization ------------------------------------ */
 
 static void test_determinism(void)
 {
-    enum { N = 600 };
+    /* Big enough that prediction really runs on several threads. */
+    enum { N = 2000 };
     static float x[N * 5];
     static int32_t y[N];
     static double p1[N * 4], p2[N * 4], p3[N * 4];
@@ -957,6 +993,7 @@ int main(void)
     RUN(test_absent_class);
     RUN(test_bad_input);
     RUN(test_progress);
+    RUN(test_many_rows);
     RUN(test_determinism);
     RUN(test_save_load_roundtrip);
     RUN(test_load_rejects);
