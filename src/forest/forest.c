@@ -22,27 +22,37 @@
  *   - a node is a leaf when depth == max_depth, it has < 2 or
  *     < 2 * min_samples_leaf rows, it is pure, or no valid split exists.
  *
- * Speed.  Each feature is ranked once (its sorted distinct values, and for
- * every row the index of its value), so a node sorts small integers instead
- * of floats: for a candidate feature we gather (rank, position in node) of
- * the node's rows into 64-bit keys and sort them with a counting sort over
- * the node's rank range, or a 2-3 pass LSD radix sort if that range is
- * wide, or insertion sort for tiny nodes.  One linear scan then evaluates
- * every threshold with O(1) updates of the left/right sums of squares.
- * The rows of a node stay contiguous in per-tree arrays (index, class,
- * weight), partitioned in place after each split, so the scan reads class
- * and weight from a small contiguous region.  Trees are handed to threads
- * through an atomic counter and stored by tree index; tree t seeds its own
- * generator from (seed, t), so the forest is the same for any thread count.
+ * Training speed.  Each feature is ranked once (its sorted distinct values,
+ * and for every row the index of its value, 16-bit when n <= 65536), so a
+ * node sorts small integers instead of floats: for a candidate feature we
+ * gather (rank, position in node) of the node's rows into 64-bit keys and
+ * sort them by one counting pass when the node's rank range is narrow, LSD
+ * radix passes when it is wide, insertion sort for tiny nodes.  One linear
+ * scan then evaluates every threshold with O(1) updates of the left/right
+ * sums of squares.  The rows of a node stay contiguous in per-tree arrays
+ * (row, class, weight), stably partitioned after each split so that rows
+ * stay in increasing order and the gathers walk the rank columns forward.
+ * Class sums touch only the classes present in the node (100 classes, a
+ * handful per deep node).  Trees are handed to threads through an atomic
+ * counter and stored by tree index; tree t seeds its own generator from
+ * (seed, t), so the forest is the same for any thread count.
  *
  * Storage: nodes are flat {threshold, feature, left, right} records, node
  * ids in depth-first (preorder) order, so children always follow their
- * parent.  Leaves keep their class distribution sparsely (only classes with
- * non-zero weight), because fully grown trees over many classes have
- * thousands of leaves that are nearly all pure: dense k-wide rows would
- * cost hundreds of MB and slow prediction down.  Inner nodes keep only
- * sample count, weighted count and impurity (for importances and dot);
- * forest_tree_dot rebuilds their class counts from the leaves.
+ * parent.  Leaves point to themselves and carry their payload in the
+ * threshold's bits (see fnode).  Leaves keep their class distribution
+ * sparsely: a pure leaf names its class, a mixed one lists its non-zero
+ * classes, because fully grown trees over many classes have thousands of
+ * leaves that are nearly all pure: dense k-wide rows would cost hundreds
+ * of MB and slow prediction down.  Inner nodes keep only sample count,
+ * weighted count and impurity (for importances and dot); forest_tree_dot
+ * rebuilds their class counts from the leaves.
+ *
+ * Prediction: blocks of rows (one per thread, up to 4096); for each tree
+ * in turn, its nodes are prefetched and the block's rows walk it eight at
+ * a time in lockstep, with selects instead of branches.  Each row adds its
+ * trees in tree order, so probabilities do not depend on the thread
+ * count.
  *
  * Serialized layout of the FRST section (little-endian, mf_put_*):
  *
@@ -77,7 +87,6 @@
  * memory than the input could describe. */
 #include "forest.h"
 
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
@@ -98,7 +107,9 @@
 /* Rows per prediction block: every tree in turn walks all rows of a block,
  * so a tree is fetched into cache once per block. */
 #define PRED_BLOCK_MIN 64
+#ifndef PRED_BLOCK_MAX
 #define PRED_BLOCK_MAX 4096
+#endif
 /* Tree walks (rows * trees) below which extra threads do not pay. */
 #define PRED_MIN_PER_THREAD 20000
 
@@ -476,7 +487,6 @@ static uint64_t *sort_keys(uint64_t *a, uint64_t *tmp, uint32_t m, uint32_t rmin
 typedef struct split {
     int feat;               /* -1: none found */
     uint32_t rlo, rhi;      /* ranks of the values either side */
-    uint32_t nleft;
     double proxy;
 } split;
 
@@ -565,7 +575,6 @@ static void find_split(work *w, uint32_t s, uint32_t e, double wsum, double sq, 
                         best->feat = (int)f;
                         best->rlo = r;
                         best->rhi = r2;
-                        best->nleft = i + 1;
                     }
                 }
                 r = r2;
@@ -1090,26 +1099,38 @@ static inline uint32_t step(const fnode *nd, uint32_t i, const float *row)
 
 /* Walk LANES rows from r0 through tree tr in lockstep and add their leaves
  * into proba.  The rows' chains of dependent loads are independent, so
- * their cache misses overlap; a row at its leaf stays there (leaves point
- * to themselves) until all have arrived. */
+ * they overlap (their latency, not the instruction count, is what a walk
+ * costs); a row at its leaf stays there (leaves point to themselves) until
+ * all have arrived.  Written out lane by lane with scalar ids: as a loop
+ * over an array, the compiler spilled the ids and the "moved" flag to the
+ * stack, chaining every lane's step through memory (4x slower). */
 static void predict_lanes(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
                           double *proba)
 {
     const fnode *nd = tr->node;
-    uint32_t id[LANES] = { 0 };
-    const float *row[LANES];
-    for (int j = 0; j < LANES; j++)
-        row[j] = x + (r0 + (size_t)j) * f;
-    for (;;) {
-        uint32_t moved = 0;
-        for (int j = 0; j < LANES; j++) {
-            uint32_t nx = step(nd, id[j], row[j]);
-            moved |= nx ^ id[j];
-            id[j] = nx;
-        }
-        if (!moved)
-            break;
-    }
+    const float *row = x + r0 * f;
+    uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0, moved;
+#define LANE_STEP(id, j)                                                        \
+    do {                                                                        \
+        const fnode *q_ = &nd[id];                                              \
+        uint32_t go_ = -(uint32_t)(row[(j) * f + (uint32_t)q_->feat] <= q_->thr); \
+        uint32_t nx_ = q_->right ^ ((q_->left ^ q_->right) & go_);              \
+        moved |= nx_ ^ id;                                                      \
+        id = nx_;                                                               \
+    } while (0)
+    do {
+        moved = 0;
+        LANE_STEP(i0, 0);
+        LANE_STEP(i1, 1);
+        LANE_STEP(i2, 2);
+        LANE_STEP(i3, 3);
+        LANE_STEP(i4, 4);
+        LANE_STEP(i5, 5);
+        LANE_STEP(i6, 6);
+        LANE_STEP(i7, 7);
+    } while (moved);
+#undef LANE_STEP
+    const uint32_t id[LANES] = { i0, i1, i2, i3, i4, i5, i6, i7 };
     for (int j = 0; j < LANES; j++)
         add_leaf(tr, id[j], proba + (r0 + (size_t)j) * k);
 }
