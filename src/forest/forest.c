@@ -50,9 +50,10 @@
  *
  * Prediction: blocks of rows (one per thread, up to 4096); for each tree
  * in turn, its nodes are prefetched and the block's rows walk it eight at
- * a time in lockstep, with selects instead of branches.  Each row adds its
- * trees in tree order, so probabilities do not depend on the thread
- * count.
+ * a time in lockstep, with selects instead of branches (the direction is
+ * a coin flip for the branch predictor), so the eight chains of dependent
+ * loads overlap.  Each row adds its trees in tree order, so probabilities
+ * do not depend on the thread count.
  *
  * Serialized layout of the FRST section (little-endian, mf_put_*):
  *
@@ -107,9 +108,7 @@
 /* Rows per prediction block: every tree in turn walks all rows of a block,
  * so a tree is fetched into cache once per block. */
 #define PRED_BLOCK_MIN 64
-#ifndef PRED_BLOCK_MAX
 #define PRED_BLOCK_MAX 4096
-#endif
 /* Tree walks (rows * trees) below which extra threads do not pay. */
 #define PRED_MIN_PER_THREAD 20000
 
