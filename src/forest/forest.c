@@ -1042,6 +1042,8 @@ forest *forest_train(const float *x, size_t n, size_t f, const int32_t *y, int k
     nth = p.threads > 0 ? p.threads : ncpu();
     if (nth > p.n_trees)
         nth = p.n_trees;
+    if (nth > 256)
+        nth = 256;          /* each worker holds O(n) memory */
     ok = run_training(&tr, nth) == 0;
     pthread_mutex_destroy(&tr.mu);
 
