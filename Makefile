@@ -13,7 +13,7 @@ OPT      ?= -O2 -g
 SANFLAGS ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
              -Wno-unused-parameter -Isrc $(OPT) $(SANFLAGS) $(CFLAGS)
-LDLIBS_ALL = -lpcap -lpsl -lcrypto -lpthread -lm $(LDLIBS)
+LDLIBS_ALL = -lpcap -lpsl -lcrypto -lopenblas -lpthread -lm $(LDLIBS)
 
 LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)

@@ -1,11 +1,6 @@
-/* nn_check.c - unit tests of src/nn: finite-difference gradient checks of
+/* test_nn.c - unit tests of src/nn: finite-difference gradient checks of
  * every layer, the loss and a small whole network; batchnorm inference and
- * dropout behaviour; a toy sequence task learnt to 100 %; determinism.
- *
- * Named nn_check.c, not test_nn.c, only because the Makefile does not link
- * -lopenblas yet; rename it to test_nn.c once it does.  Until then build it
- * by hand with the Makefile's flags plus -Itests/unit, the sources of
- * src/nn and src/util, and -lopenblas -lm. */
+ * dropout behaviour; a toy sequence task learnt to 100 %; determinism. */
 #include "check.h"
 
 #include <stdint.h>
