@@ -20,6 +20,7 @@
 #include "output/csv.h"
 #include "output/json.h"
 #include "pipeline/extract.h"
+#include "proto/tls.h"
 
 static const char usage_text[] =
     "usage: snitch classify --model MODEL.snm (-r FILE... | -i IFACE) [options]\n"
@@ -74,34 +75,6 @@ typedef struct ctx {
     int threads;
 } ctx;
 
-static void top3(const double *p, int k, int *best)
-{
-    best[0] = best[1] = best[2] = -1;
-    for (int c = 0; c < k; c++) {
-        if (best[0] < 0 || p[c] > p[best[0]]) {
-            best[2] = best[1];
-            best[1] = best[0];
-            best[0] = c;
-        } else if (best[1] < 0 || p[c] > p[best[1]]) {
-            best[2] = best[1];
-            best[1] = c;
-        } else if (best[2] < 0 || p[c] > p[best[2]]) {
-            best[2] = c;
-        }
-    }
-}
-
-static const char *tls_name(uint16_t v, char *buf)
-{
-    switch (v) {
-    case 0: return "";
-    case 0x0301: return "tls1.0";
-    case 0x0302: return "tls1.1";
-    case 0x0303: return "tls1.2";
-    case 0x0304: return "tls1.3";
-    default: snprintf(buf, 8, "0x%04x", v); return buf;
-    }
-}
 
 /* What a verdict needs of a flow, kept until its batch is predicted. */
 typedef struct verdict {
@@ -121,7 +94,7 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
 {
     int k = (int)c->m->nclasses;
     int best[3];
-    top3(p, k, best);
+    eval_top3(p, k, best);
     const char *pred = c->m->classes[best[0]];
     int has_label = v->label[0] != 0;
     int agrees = has_label && !strcmp(pred, v->label);
@@ -189,7 +162,7 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
         json_null(j);
     json_key(j, "tls_version");
     if (v->has_hello)
-        json_str(j, tls_name(v->tls_version, vb));
+        json_str(j, tls_version_name(v->tls_version, vb));
     else
         json_null(j);
     json_key(j, "ech");

@@ -24,23 +24,6 @@ static const char usage_text[] =
     "      --force            replace FILE if it exists\n"
     "  -q, --quiet            no summary\n";
 
-/* Indices of the three largest probabilities, best first. */
-static void top3(const double *p, int k, int *best)
-{
-    best[0] = best[1] = best[2] = -1;
-    for (int c = 0; c < k; c++) {
-        if (best[0] < 0 || p[c] > p[best[0]]) {
-            best[2] = best[1];
-            best[1] = best[0];
-            best[0] = c;
-        } else if (best[1] < 0 || p[c] > p[best[1]]) {
-            best[2] = best[1];
-            best[1] = c;
-        } else if (best[2] < 0 || p[c] > p[best[2]]) {
-            best[2] = c;
-        }
-    }
-}
 
 int cmd_predict(int argc, char **argv)
 {
@@ -139,7 +122,7 @@ int cmd_predict(int argc, char **argv)
     for (size_t r = 0; r < t.nrows; r++) {
         const double *pr = p + r * (size_t)k;
         int best[3];
-        top3(pr, k, best);
+        eval_top3(pr, k, best);
         if (t.nid) {
             /* id_text is already CSV: append it raw, then our fields */
             csv_raw(w, t.id_text[r], strlen(t.id_text[r]));

@@ -278,3 +278,20 @@ int32_t eval_argmax(const double *p, int k)
     }
     return best;
 }
+
+void eval_top3(const double *p, int k, int best[3])
+{
+    best[0] = best[1] = best[2] = -1;
+    for (int c = 0; c < k; c++) {
+        if (best[0] < 0 || p[c] > p[best[0]]) {
+            best[2] = best[1];
+            best[1] = best[0];
+            best[0] = c;
+        } else if (best[1] < 0 || p[c] > p[best[1]]) {
+            best[2] = best[1];
+            best[1] = c;
+        } else if (best[2] < 0 || p[c] > p[best[2]]) {
+            best[2] = c;
+        }
+    }
+}

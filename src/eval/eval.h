@@ -47,4 +47,8 @@ void eval_report_free(eval_report *r);
 /* Index of the largest probability (first on ties, like numpy argmax). */
 int32_t eval_argmax(const double *p, int k);
 
+/* Indices of the three largest probabilities, best first (first on ties);
+ * -1 where k < 3. */
+void eval_top3(const double *p, int k, int best[3]);
+
 #endif

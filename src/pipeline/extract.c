@@ -171,20 +171,6 @@ static int client_dir(const flow *f, const inspect *in)
     return 0;
 }
 
-static const char *version_name(uint16_t v, char *buf)
-{
-    switch (v) {
-    case 0x0300: return "ssl3.0";
-    case 0x0301: return "tls1.0";
-    case 0x0302: return "tls1.1";
-    case 0x0303: return "tls1.2";
-    case 0x0304: return "tls1.3";
-    default:
-        snprintf(buf, 8, "0x%04x", v);
-        return buf;
-    }
-}
-
 static int need_vals(extract *x, size_t n)
 {
     return array_grow((void **)&x->vals, &x->nvals, n, sizeof *x->vals);
@@ -229,7 +215,7 @@ static void write_flow_rows(extract *x, const flow *f, const inspect *in, int c,
     else
         csv_str(w, "", 0);
     csv_str(w, label, label_len);
-    csv_cstr(w, in && in->done ? version_name(in->hello.max_version, vb) : "");
+    csv_cstr(w, in && in->done ? tls_version_name(in->hello.max_version, vb) : "");
     csv_cstr(w, in && in->done ? (in->hello.ech ? "1" : "0") : "");
     if (cfg->features & EXTRACT_STATS) {
         double s[FEAT_NSTATS];

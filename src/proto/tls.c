@@ -9,6 +9,7 @@
  * giving byte-for-byte the same prefix the reference would build. */
 #include "proto/tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -552,4 +553,18 @@ tls_state tls_stream_add(tls_stream *s, uint32_t seq, int syn,
     if (st == TLS_NEED)
         return TLS_NEED;
     return tls_stream_finish(s, st);
+}
+
+const char *tls_version_name(uint16_t v, char *buf)
+{
+    switch (v) {
+    case 0x0300: return "ssl3.0";
+    case 0x0301: return "tls1.0";
+    case 0x0302: return "tls1.1";
+    case 0x0303: return "tls1.2";
+    case 0x0304: return "tls1.3";
+    default:
+        snprintf(buf, 8, "0x%04x", v);
+        return buf;
+    }
 }

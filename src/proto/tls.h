@@ -48,6 +48,10 @@ int tls_parse_client_hello(const uint8_t *body, size_t len, tls_hello *out);
 
 void tls_hello_free(tls_hello *h);
 
+/* "tls1.3", "tls1.2", "tls1.1", "tls1.0", "ssl3.0", or "0x%04x" written into
+ * buf (>= 8 bytes) for other values. */
+const char *tls_version_name(uint16_t v, char *buf);
+
 typedef enum tls_state {
     TLS_NEED = 0,   /* not enough contiguous bytes yet */
     TLS_FAIL = 1,   /* the stream does not start with a ClientHello */

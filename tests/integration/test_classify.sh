@@ -8,17 +8,7 @@ cd "$(dirname "$0")/../.."
 SNITCH="${SNITCH:-$PWD/build/rel/snitch}"
 SHARED="${SHARED:-$PWD/../shared}"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/    /' "$work/err" | head -5; }
-expect() {
-    local name="$1" code="$2"; shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$name"; else bad "$name (exit $rc, want $code)"; fi
-}
-has() { if grep -qE "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/ in $2)"; fi; }
-
+. tests/integration/lib.sh
 S="$work/s.pcap"
 "$SNITCH" synth -o "$S" --flows 1200 --classes 6 --seed 9 2>/dev/null
 "$SNITCH" extract -q -r "$S" --features stats,seq --n 8 --first 8 --label clean -o "$work/first8.csv"
@@ -104,5 +94,4 @@ if [ -f "$SHARED/data/public/pcap/zeek__tls__tls13-ech.pcap" ]; then
 else
     echo "SKIP ech: $SHARED not found"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

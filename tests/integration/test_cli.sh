@@ -6,19 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SNITCH="${SNITCH:-$PWD/build/rel/snitch}"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/    /' "$work/err" | head -5; }
-# expect NAME CODE CMD...: exit code must be CODE
-expect() {
-    local name="$1" code="$2"; shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$name"; else bad "$name (exit $rc, want $code)"; fi
-}
-has() { # has NAME FILE REGEX
-    if grep -qE "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/ in $2)"; fi
-}
+. tests/integration/lib.sh
 S="$work/s.pcap"
 "$SNITCH" synth -o "$S" --flows 400 --classes 8 --seed 11 2>/dev/null || { echo "FAIL synth"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -158,5 +146,4 @@ sleep 1; kill -INT $pid; wait $pid; rc=$?
 kill $feeder 2>/dev/null; wait $feeder 2>/dev/null
 [ $rc -eq 130 ] && [ ! -e "$work/int.csv" ] && ! ls "$work" | grep -q '^int.csv.tmp' && ok "interrupt-leaves-nothing" || bad "interrupt-leaves-nothing (exit $rc)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -6,17 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SNITCH="${SNITCH:-$PWD/build/rel/snitch}"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/    /' "$work/err" | head -5; }
-expect() {
-    local name="$1" code="$2"; shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$name"; else bad "$name (exit $rc, want $code)"; fi
-}
-has() { if grep -qE "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/ in $2)"; fi; }
-
+. tests/integration/lib.sh
 "$SNITCH" synth -o "$work/s.pcap" --flows 1500 --classes 6 --seed 5 2>/dev/null
 "$SNITCH" extract -q -r "$work/s.pcap" --features stats,seq -o "$work/t.csv"
 T="$work/t.csv"
@@ -120,5 +110,4 @@ has one-class-message "$work/err" "only one class"
 [ ! -e "$work/x.snm" ] && ok "no-model-on-bad-table" || bad "no-model-on-bad-table"
 expect bad-max-features 2 "$SNITCH" train "$T" -o "$work/x.snm" --max-features half
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -304,6 +304,20 @@ static void test_argmax(void)
     CHECK_EQ_INT(eval_argmax(a, 0), -1);
 }
 
+static void test_top3(void)
+{
+    const double p[5] = {0.1, 0.4, 0.2, 0.4, 0.0};
+    int b[3];
+    eval_top3(p, 5, b);
+    CHECK_EQ_INT(b[0], 1);      /* ties: the first one wins */
+    CHECK_EQ_INT(b[1], 3);
+    CHECK_EQ_INT(b[2], 2);
+    eval_top3(p, 2, b);
+    CHECK_EQ_INT(b[0], 1);
+    CHECK_EQ_INT(b[1], 0);
+    CHECK_EQ_INT(b[2], -1);
+}
+
 int main(void)
 {
     RUN(test_folds_properties);
@@ -314,5 +328,6 @@ int main(void)
     RUN(test_confusion);
     RUN(test_metrics_errors);
     RUN(test_argmax);
+    RUN(test_top3);
     return check_summary();
 }
