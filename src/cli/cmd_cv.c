@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "eval/eval.h"
+#include "output/csv.h"
 #include "output/json.h"
 
 static const char usage_text[] =
@@ -43,7 +44,6 @@ typedef struct cv_result {
 
 typedef struct progress_ctx {
     int show, fold, folds;
-    uint64_t min_flows;
     double t0;
 } progress_ctx;
 
@@ -88,7 +88,7 @@ static int run_cv(const table *t, const size_t *rows, size_t n, int k, const int
         fprintf(stderr, "snitch cv: %s\n", e.msg);
         goto out;
     }
-    progress_ctx pc = {show, 0, folds, r->min_flows, cli_now()};
+    progress_ctx pc = {show, 0, folds, cli_now()};
     for (int fo = 0; fo < folds; fo++) {
         size_t ntr = 0, nte = 0;
         for (size_t i = 0; i < n; i++) {
@@ -266,34 +266,20 @@ static void json_result(json_writer *j, const cv_result *r)
 
 static int write_confusion(const cv_result *r, FILE *f)
 {
-    fputs("true\\predicted", f);
-    for (size_t c = 0; c < r->nclasses; c++) {
-        fputc(',', f);
-        const char *s = r->classes[c];
-        if (strpbrk(s, ",\"\r\n")) {
-            fputc('"', f);
-            for (; *s; s++) {
-                if (*s == '"')
-                    fputc('"', f);
-                fputc(*s, f);
-            }
-            fputc('"', f);
-        } else {
-            fputs(s, f);
-        }
-    }
-    fputc('\n', f);
+    csv_writer *w = csv_writer_new(f);
+    if (!w)
+        return -1;
+    csv_cstr(w, "true\\predicted");
+    for (size_t c = 0; c < r->nclasses; c++)
+        csv_cstr(w, r->classes[c]);
+    csv_end_row(w);
     for (size_t a = 0; a < r->nclasses; a++) {
-        const char *s = r->classes[a];
-        if (strpbrk(s, ",\"\r\n"))
-            fprintf(f, "\"%s\"", s);    /* quotes in class names are rare */
-        else
-            fputs(s, f);
+        csv_cstr(w, r->classes[a]);
         for (size_t b = 0; b < r->nclasses; b++)
-            fprintf(f, ",%llu", (unsigned long long)r->rep.confusion[a * r->nclasses + b]);
-        fputc('\n', f);
+            csv_u64(w, r->rep.confusion[a * r->nclasses + b]);
+        csv_end_row(w);
     }
-    return ferror(f) ? -1 : 0;
+    return csv_writer_close(w);
 }
 
 /* Parse "100,200,500" into a sorted list. */

@@ -71,6 +71,22 @@ diag = sum(int(rows[i][i]) for i in range(1, 7))
 assert total == r['flows'] and abs(diag / total - r['accuracy']) < 1e-12
 PY
 has cv-per-class-table "$work/out" "support precision"
+# class names with a comma and a quote stay one CSV field in the confusion matrix
+python3 - "$T" "$work/q.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+li = rows[0].index('label')
+for r in rows[1:]:
+    r[li] = 'x,"' + r[li] + '"'
+csv.writer(open(sys.argv[2], 'w', newline=''), lineterminator='\n').writerows(rows)
+PY
+"$SNITCH" cv "$work/q.csv" --folds 3 --trees 5 --confusion "$work/qconf.csv" -q >/dev/null
+python3 - "$work/qconf.csv" <<'PY' && ok "confusion-quotes-class-names" || bad "confusion-quotes-class-names"
+import csv, sys
+r = list(csv.reader(open(sys.argv[1])))
+assert len(r) == 7 and all(len(x) == 7 for x in r), [len(x) for x in r]
+assert all(x[0].startswith('x,"') for x in r[1:]) and r[0][1] == r[1][0]
+PY
 expect cv-sweep 0 "$SNITCH" cv "$T" --folds 3 --trees 10 --sweep-min-flows 100,240,1000
 n_rows=$(grep -cE '^ +[0-9]+ +[0-9]+ +[0-9]+ +0\.' "$work/out")
 [ "$n_rows" -eq 2 ] && ok "sweep-rows" || bad "sweep-rows ($n_rows)"
