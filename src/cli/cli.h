@@ -43,19 +43,28 @@ void outfile_abort(outfile *o);
 /* Strict number parsing for options: the whole string must be a number in
  * range.  Return 0, or -1 after printing "snitch CMD: bad value for OPT". */
 int cli_uint(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out);
+/* A real number in [lo, hi]; 0, or -1 after printing the error. */
+int cli_real(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 int cli_seconds(const char *cmd, const char *opt, const char *s, int64_t *ns_out);
 
-/* Options shared by train and cv: the forest's parameters, which rows and
- * features to use.  Option codes are >= 1000 (see model_opts.c). */
-#include "forest/forest.h"
+/* Options shared by train and cv: which model (a spec, see
+ * model/learn.h), its parameters, which rows and features to use.
+ * Option codes are >= 1000 (see model_opts.c). */
+#include "model/learn.h"
 #include "table/table.h"
 
 typedef struct model_opts {
-    forest_params fp;
+    learn_params lp;
     uint64_t min_flows;
     unsigned families;          /* 0 = statistics if present, else window,
                                    else sequences (like the reference) */
     const char *label_mode;     /* recorded in the model, informative */
+    const char *model;          /* --model text (default "rf") */
+    const char *channel;        /* --channel */
+    int dir;                    /* --dir */
+    const char *weights;        /* --weights w1,w2,... */
+    model_spec spec;            /* resolved by model_opts_finish */
+    char spec_text[512];        /* canonical spec, for messages */
 } model_opts;
 
 #define MODEL_LONG_OPTIONS \
@@ -68,25 +77,60 @@ typedef struct model_opts {
     {"threads", required_argument, 0, 1006}, \
     {"min-flows", required_argument, 0, 1007}, \
     {"features", required_argument, 0, 1008}, \
-    {"label-mode", required_argument, 0, 1009}
+    {"label-mode", required_argument, 0, 1009}, \
+    {"model", required_argument, 0, 1010}, \
+    {"channel", required_argument, 0, 1011}, \
+    {"dir", no_argument, 0, 1012}, \
+    {"epochs", required_argument, 0, 1013}, \
+    {"patience", required_argument, 0, 1014}, \
+    {"val-share", required_argument, 0, 1015}, \
+    {"batch", required_argument, 0, 1016}, \
+    {"dropout", required_argument, 0, 1017}, \
+    {"lr", required_argument, 0, 1018}, \
+    {"gru-units", required_argument, 0, 1019}, \
+    {"weights", required_argument, 0, 1020}
 
 #define MODEL_OPTIONS_HELP \
+    "  --model M              rf (default), cnn_rnn, gru, cnn (with --channel),\n" \
+    "                         cnn_rnn/size+dir, or an ensemble such as\n" \
+    "                         ensemble:rf+cnn_rnn/size+cnn_rnn/payload+cnn_rnn/iat\n" \
+    "                         (the table then needs stats and seq columns)\n" \
+    "  --channel C            a network's input: size (default), payload, iat\n" \
+    "  --dir                  add the direction sequence as a second channel\n" \
+    "  --weights W1,W2,...    ensemble weights in member order (default: 1/2\n" \
+    "                         forest, 1/2 shared by the networks; else equal)\n" \
     "  --trees N              trees in the forest (default 200)\n" \
     "  --max-depth D          deepest split level, 0 = unlimited (default 0)\n" \
     "  --max-features F       features tried per split: sqrt (default), log2,\n" \
     "                         all, or a number\n" \
     "  --min-samples-leaf N   rows a leaf must hold (default 1)\n" \
     "  --class-weight W       none (default) or balanced\n" \
+    "  --epochs N             most epochs of a network (default 50)\n" \
+    "  --patience N           stop after N epochs without a better validation\n" \
+    "                         loss (default 5)\n" \
+    "  --val-share F          validation share for early stopping (default 0.1;\n" \
+    "                         0 = train all epochs)\n" \
+    "  --batch N              mini-batch size (default 64)\n" \
+    "  --dropout R            dropout rate (default 0.5 for iat, else 0)\n" \
+    "  --lr R                 Adam learning rate (default 0.001)\n" \
+    "  --gru-units N          units of the baseline GRU (default 159)\n" \
     "  --seed S               random seed (default 1)\n" \
-    "  --threads N            training threads (default: one per core)\n" \
+    "  --threads N            forest threads (default: one per core)\n" \
     "  --min-flows N          keep only labels with at least N rows\n" \
-    "  --features F           stats, seq, window or all; default: stats when\n" \
-    "                         present, else window, else seq\n"
+    "  --features F           the forest's columns: stats, seq, window or all;\n" \
+    "                         default: stats when present, else window, else seq\n"
 
 void model_opts_init(model_opts *o);
 /* 1: the option was one of MODEL_LONG_OPTIONS and is stored, 0: not ours,
  * -1: bad value (message printed). */
 int model_opts_parse(model_opts *o, int code, const char *arg, const char *cmd);
+/* After option parsing: resolve --model/--channel/--dir/--weights into
+ * o->spec.  0, or -1 after printing the error. */
+int model_opts_finish(model_opts *o, const char *cmd);
+/* One line per epoch of a network on stderr. */
+void cli_print_epoch(const char *member, const nn_epoch_info *info);
+/* The options a model was trained with, as the text kept in the model. */
+void cli_describe_model(const model_opts *o, const char *table_path, char *buf, size_t len);
 
 /* Read a training table: features chosen per o->families, unlabeled rows
  * dropped, --min-flows applied, at least two classes.  0, or -1 after

@@ -203,9 +203,13 @@ static void flush_batch(ctx *c)
     if (!c->nb)
         return;
     size_t k = c->m->nclasses;
-    model_predict_proba(c->m, c->x, c->nb, c->p, c->threads);
+    snitch_err e = {""};
+    int ok = model_predict_proba(c->m, c->x, c->nb, c->p, c->threads, &e) == 0;
+    if (!ok)
+        c->failed = 1;  /* only out of memory can fail here */
     for (size_t i = 0; i < c->nb; i++) {
-        write_verdict(c, &c->batch[i], c->p + i * k);
+        if (ok)
+            write_verdict(c, &c->batch[i], c->p + i * k);
         free(c->batch[i].sni);
         free(c->batch[i].label);
     }

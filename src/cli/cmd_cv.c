@@ -1,6 +1,6 @@
-/* cmd_cv.c - `snitch cv`: stratified k-fold cross-validation of the forest,
- * with the paper's metrics, a per-class table, a confusion matrix, JSON,
- * and the sweep over minimum flows per label (the paper's Table 1). */
+/* cmd_cv.c - `snitch cv`: stratified k-fold cross-validation of any model
+ * (eval/cv.c), with the paper's metrics, a per-class table, a confusion
+ * matrix, JSON, and the sweep over minimum flows per label (Table 1). */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "eval/cv.h"
 #include "eval/eval.h"
 #include "output/csv.h"
 #include "output/json.h"
@@ -15,9 +16,10 @@
 static const char usage_text[] =
     "usage: snitch cv TABLE.csv [options]\n"
     "\n"
-    "Cross-validate a Random Forest on a table from snitch extract: stratified\n"
-    "folds (the same for every model for a given seed), pooled out-of-fold\n"
-    "accuracy and macro precision, recall and F1 (as scikit-learn computes them).\n"
+    "Cross-validate a model (the forest by default; see --model) on a table from\n"
+    "snitch extract: stratified folds (the same for every model for a given\n"
+    "seed), pooled out-of-fold accuracy and macro precision, recall and F1 (as\n"
+    "scikit-learn computes them).\n"
     "\n"
     "  --folds K              number of folds (default 10)\n"
     "  --sweep-min-flows L    comma-separated thresholds, e.g. 100,200,500: one\n"
@@ -30,134 +32,44 @@ static const char usage_text[] =
     "  -q, --quiet            no progress line\n"
     MODEL_OPTIONS_HELP;
 
-typedef struct cv_result {
+/* One threshold of the sweep: its classes and its cross-validation. */
+typedef struct cell {
     uint64_t min_flows;
     size_t nrows, nclasses;
     char **classes;             /* borrowed from the table */
-    int32_t *y, *pred;
-    int *fold;
-    eval_report rep;
-    double fit_s, predict_s;
-    double *fold_acc, *fold_f1, *fold_fit, *fold_pred;
-    int folds;
-} cv_result;
+    cv_result cv;
+    int done;
+} cell;
 
 typedef struct progress_ctx {
-    int show, fold, folds;
+    int show, quiet, fold, folds;
     double t0;
 } progress_ctx;
 
-static void on_tree(void *ctx, int done, int total)
+static void on_tree(void *ctx, const char *member, int done, int total)
 {
     progress_ctx *p = ctx;
     if (p->show)
-        fprintf(stderr, "\r  fold %d/%d  trees %d/%d  %.1f s   ", p->fold + 1, p->folds, done,
-                total, cli_now() - p->t0);
+        fprintf(stderr, "\r  fold %d/%d  %s: trees %d/%d  %.1f s   ", p->fold + 1, p->folds,
+                member, done, total, cli_now() - p->t0);
 }
 
-/* Cross-validate rows `rows` (indices into t) with classes remapped by
- * cls_map (old class -> new, -1 = dropped). */
-static int run_cv(const table *t, const size_t *rows, size_t n, int k, const int32_t *cls_map,
-                  const model_opts *mo, int folds, int show, cv_result *r)
+static void on_epoch(void *ctx, const char *member, const nn_epoch_info *i)
 {
-    snitch_err e = {""};
-    size_t f = t->nfeat;
-    r->nrows = n;
-    r->folds = folds;
-    r->y = malloc(n * sizeof *r->y);
-    r->pred = malloc(n * sizeof *r->pred);
-    r->fold = malloc(n * sizeof *r->fold);
-    r->fold_acc = calloc((size_t)folds, sizeof *r->fold_acc);
-    r->fold_f1 = calloc((size_t)folds, sizeof *r->fold_f1);
-    r->fold_fit = calloc((size_t)folds, sizeof *r->fold_fit);
-    r->fold_pred = calloc((size_t)folds, sizeof *r->fold_pred);
-    int32_t *yt = malloc(n * sizeof *yt), *yp = malloc(n * sizeof *yp);
-    float *xtr = malloc(n * f * sizeof *xtr), *xte = malloc(n * f * sizeof *xte);
-    int32_t *ytr = malloc(n * sizeof *ytr);
-    size_t *te_idx = malloc(n * sizeof *te_idx);
-    double *proba = malloc(n * (size_t)k * sizeof *proba);
-    int ok = -1;
-    if (!r->y || !r->pred || !r->fold || !r->fold_acc || !r->fold_f1 || !r->fold_fit ||
-        !r->fold_pred || !yt || !yp || !xtr || !xte || !ytr || !te_idx || !proba) {
-        fprintf(stderr, "snitch cv: out of memory\n");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        r->y[i] = cls_map[t->y[rows[i]]];
-    if (eval_stratified_folds(r->y, n, k, folds, mo->fp.seed, r->fold, &e) < 0) {
-        fprintf(stderr, "snitch cv: %s\n", e.msg);
-        goto out;
-    }
-    progress_ctx pc = {show, 0, folds, cli_now()};
-    for (int fo = 0; fo < folds; fo++) {
-        size_t ntr = 0, nte = 0;
-        for (size_t i = 0; i < n; i++) {
-            const float *src = t->x + rows[i] * f;
-            if (r->fold[i] == fo) {
-                memcpy(xte + nte * f, src, f * sizeof *src);
-                te_idx[nte++] = i;
-            } else {
-                memcpy(xtr + ntr * f, src, f * sizeof *src);
-                ytr[ntr++] = r->y[i];
-            }
-        }
-        pc.fold = fo;
-        double t0 = cli_now();
-        forest *m = forest_train(xtr, ntr, f, ytr, k, &mo->fp, on_tree, &pc, &e);
-        if (!m) {
-            fprintf(stderr, "\nsnitch cv: fold %d: %s\n", fo + 1, e.msg);
-            goto out;
-        }
-        double t1 = cli_now();
-        forest_predict_proba(m, xte, nte, proba, mo->fp.threads);
-        double t2 = cli_now();
-        r->fit_s += t1 - t0;
-        r->predict_s += t2 - t1;
-        for (size_t j = 0; j < nte; j++) {
-            int32_t p = eval_argmax(proba + j * (size_t)k, k);
-            r->pred[te_idx[j]] = p;
-            yt[j] = r->y[te_idx[j]];
-            yp[j] = p;
-        }
-        eval_report fr;
-        if (nte && eval_compute(yt, yp, nte, k, &fr, &e) == 0) {
-            r->fold_acc[fo] = fr.accuracy;
-            r->fold_f1[fo] = fr.macro_f1;
-            eval_report_free(&fr);
-        }
-        r->fold_fit[fo] = t1 - t0;
-        r->fold_pred[fo] = t2 - t1;
-        forest_free(m);
-    }
-    if (show)
-        fprintf(stderr, "\r%60s\r", "");
-    if (eval_compute(r->y, r->pred, n, k, &r->rep, &e) < 0) {
-        fprintf(stderr, "snitch cv: %s\n", e.msg);
-        goto out;
-    }
-    ok = 0;
-out:
-    free(yt);
-    free(yp);
-    free(xtr);
-    free(xte);
-    free(ytr);
-    free(te_idx);
-    free(proba);
-    return ok;
+    progress_ctx *p = ctx;
+    if (p->quiet)
+        return;
+    if (p->show)
+        fprintf(stderr, "\r%70s\r", "");
+    fprintf(stderr, "  fold %d/%d", p->fold + 1, p->folds);
+    cli_print_epoch(member, i);
 }
 
-static void free_result(cv_result *r)
+static void on_fold(void *ctx, int fold, int folds)
 {
-    free(r->y);
-    free(r->pred);
-    free(r->fold);
-    free(r->fold_acc);
-    free(r->fold_f1);
-    free(r->fold_fit);
-    free(r->fold_pred);
-    eval_report_free(&r->rep);
-    free(r->classes);
+    progress_ctx *p = ctx;
+    p->fold = fold;
+    p->folds = folds;
 }
 
 static void mean_std(const double *v, int n, double *m, double *s)
@@ -172,19 +84,19 @@ static void mean_std(const double *v, int n, double *m, double *s)
     *s = n > 0 ? sqrt(b / n) : 0;
 }
 
-static void print_result(const cv_result *r, int per_class)
+static void print_result(const cell *r, int per_class)
 {
     double m, s;
-    mean_std(r->fold_acc, r->folds, &m, &s);
+    mean_std(r->cv.fold_acc, r->cv.folds, &m, &s);
     printf("  flows      %zu in %zu classes", r->nrows, r->nclasses);
     if (r->min_flows > 1)
         printf(" (labels with >= %llu flows)", (unsigned long long)r->min_flows);
-    printf(", %d folds\n", r->folds);
-    printf("  accuracy   %.4f   (per fold %.4f +- %.4f)\n", r->rep.accuracy, m, s);
-    printf("  precision  %.4f   (macro)\n", r->rep.macro_precision);
-    printf("  recall     %.4f   (macro)\n", r->rep.macro_recall);
-    printf("  f1         %.4f   (macro)\n", r->rep.macro_f1);
-    printf("  time       fit %.2f s, predict %.3f s (all folds)\n", r->fit_s, r->predict_s);
+    printf(", %d folds\n", r->cv.folds);
+    printf("  accuracy   %.4f   (per fold %.4f +- %.4f)\n", r->cv.rep.accuracy, m, s);
+    printf("  precision  %.4f   (macro)\n", r->cv.rep.macro_precision);
+    printf("  recall     %.4f   (macro)\n", r->cv.rep.macro_recall);
+    printf("  f1         %.4f   (macro)\n", r->cv.rep.macro_f1);
+    printf("  time       fit %.2f s, predict %.3f s (all folds)\n", r->cv.fit_s, r->cv.predict_s);
     if (!per_class)
         return;
     size_t w = 5;
@@ -196,21 +108,22 @@ static void print_result(const cv_result *r, int per_class)
     printf("\n  %-*s %8s %9s %7s %7s\n", (int)w, "class", "support", "precision", "recall", "f1");
     for (size_t c = 0; c < r->nclasses; c++)
         printf("  %-*.*s %8llu %9.4f %7.4f %7.4f\n", (int)w, (int)w, r->classes[c],
-               (unsigned long long)r->rep.support[c], r->rep.precision[c], r->rep.recall[c],
-               r->rep.f1[c]);
+               (unsigned long long)r->cv.rep.support[c], r->cv.rep.precision[c],
+               r->cv.rep.recall[c], r->cv.rep.f1[c]);
 }
 
-static void json_result(json_writer *j, const cv_result *r)
+static void json_result(json_writer *j, const cell *c0)
 {
+    const cv_result *r = &c0->cv;
     double m, s;
     mean_std(r->fold_acc, r->folds, &m, &s);
     json_begin_object(j);
     json_key(j, "min_flows");
-    json_i64(j, (int64_t)r->min_flows);
+    json_i64(j, (int64_t)c0->min_flows);
     json_key(j, "flows");
-    json_i64(j, (int64_t)r->nrows);
+    json_i64(j, (int64_t)c0->nrows);
     json_key(j, "classes");
-    json_i64(j, (int64_t)r->nclasses);
+    json_i64(j, (int64_t)c0->nclasses);
     json_key(j, "accuracy");
     json_double(j, r->rep.accuracy);
     json_key(j, "macro_precision");
@@ -246,10 +159,10 @@ static void json_result(json_writer *j, const cv_result *r)
     json_end_array(j);
     json_key(j, "per_class");
     json_begin_array(j);
-    for (size_t c = 0; c < r->nclasses; c++) {
+    for (size_t c = 0; c < c0->nclasses; c++) {
         json_begin_object(j);
         json_key(j, "class");
-        json_str(j, r->classes[c]);
+        json_str(j, c0->classes[c]);
         json_key(j, "support");
         json_i64(j, (int64_t)r->rep.support[c]);
         json_key(j, "precision");
@@ -264,7 +177,7 @@ static void json_result(json_writer *j, const cv_result *r)
     json_end_object(j);
 }
 
-static int write_confusion(const cv_result *r, FILE *f)
+static int write_confusion(const cell *r, FILE *f)
 {
     csv_writer *w = csv_writer_new(f);
     if (!w)
@@ -276,7 +189,7 @@ static int write_confusion(const cv_result *r, FILE *f)
     for (size_t a = 0; a < r->nclasses; a++) {
         csv_cstr(w, r->classes[a]);
         for (size_t b = 0; b < r->nclasses; b++)
-            csv_u64(w, r->rep.confusion[a * r->nclasses + b]);
+            csv_u64(w, r->cv.rep.confusion[a * r->nclasses + b]);
         csv_end_row(w);
     }
     return csv_writer_close(w);
@@ -375,6 +288,10 @@ int cmd_cv(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *path = argv[optind];
+    if (model_opts_finish(&mo, "cv") < 0) {
+        free(sweep);
+        return EXIT_USAGE;
+    }
     if (!sweep) {
         sweep = malloc(sizeof *sweep);
         if (!sweep)
@@ -393,7 +310,7 @@ int cmd_cv(int argc, char **argv)
     uint64_t *counts = NULL;
     size_t *rows = NULL;
     int32_t *map = NULL;
-    cv_result *res = NULL;
+    cell *res = NULL;
     if ((json_path && outfile_open(&jo, "cv", json_path, force) < 0) ||
         (conf_path && outfile_open(&co, "cv", conf_path, force) < 0) ||
         (save_path && outfile_open(&so, "cv", save_path, force) < 0)) {
@@ -423,15 +340,17 @@ int cmd_cv(int argc, char **argv)
         json_key(&j, "table");
         json_str(&j, path);
         json_key(&j, "model");
-        json_str(&j, "forest");
+        json_str(&j, mo.spec.n == 1 && mo.spec.m[0].kind == MODEL_FOREST ? "forest" : mo.spec_text);
+        json_key(&j, "spec");
+        json_str(&j, mo.spec_text);
         json_key(&j, "trees");
-        json_i64(&j, mo.fp.n_trees);
+        json_i64(&j, mo.lp.fp.n_trees);
         json_key(&j, "max_depth");
-        json_i64(&j, mo.fp.max_depth);
+        json_i64(&j, mo.lp.fp.max_depth);
         json_key(&j, "max_features");
-        json_i64(&j, mo.fp.max_features);
+        json_i64(&j, mo.lp.fp.max_features);
         json_key(&j, "seed");
-        json_i64(&j, (int64_t)mo.fp.seed);
+        json_i64(&j, (int64_t)mo.lp.fp.seed);
         json_key(&j, "folds");
         json_i64(&j, (int64_t)folds);
         json_key(&j, "features");
@@ -440,13 +359,22 @@ int cmd_cv(int argc, char **argv)
         json_begin_array(&j);
     }
     int show = !quiet && isatty(2);
+    progress_ctx pc = {show, quiet, 0, (int)folds, cli_now()};
+    learn_progress lpg = {on_tree, on_epoch, &pc};
+    int32_t *ysel = malloc(t.nrows * sizeof *ysel);
+    if (!ysel) {
+        fprintf(stderr, "snitch cv: out of memory\n");
+        goto fail_all;
+    }
     for (size_t s = 0; s < nsweep; s++) {
-        cv_result *r = &res[s];
+        cell *r = &res[s];
         r->min_flows = sweep[s];
         size_t k = 0, n = 0;
         r->classes = malloc(t.nclasses * sizeof *r->classes);
-        if (!r->classes)
+        if (!r->classes) {
+            free(ysel);
             goto fail_all;
+        }
         for (size_t cl = 0; cl < t.nclasses; cl++) {
             if (counts[cl] >= (sweep[s] ? sweep[s] : 1)) {
                 map[cl] = (int32_t)k;
@@ -456,18 +384,31 @@ int cmd_cv(int argc, char **argv)
             }
         }
         for (size_t i = 0; i < t.nrows; i++)
-            if (map[t.y[i]] >= 0)
+            if (map[t.y[i]] >= 0) {
+                ysel[n] = map[t.y[i]];
                 rows[n++] = i;
+            }
         r->nclasses = k;
+        r->nrows = n;
         if (k < 2 || n < folds) {
             fprintf(stderr, "snitch cv: min flows %llu leaves %zu classes and %zu flows: skipped\n",
                     (unsigned long long)sweep[s], k, n);
             continue;
         }
-        if (run_cv(&t, rows, n, (int)k, map, &mo, (int)folds, show, r) < 0)
+        snitch_err e = {""};
+        if (cv_run(&mo.spec, &mo.lp, &t, rows, n, ysel, (int)k, r->classes, (int)folds,
+                   mo.lp.fp.seed, &lpg, on_fold, &pc, &r->cv, &e) < 0) {
+            if (show)
+                fprintf(stderr, "\r%70s\r", "");
+            fprintf(stderr, "snitch cv: %s: %s\n", path, e.msg);
+            free(ysel);
             goto fail_all;
+        }
+        r->done = 1;
+        if (show)
+            fprintf(stderr, "\r%70s\r", "");
         if (nsweep == 1) {
-            printf("snitch cv: forest, %d trees, %s\n", mo.fp.n_trees, path);
+            printf("snitch cv: %s, %s\n", mo.spec_text, path);
             print_result(r, per_class);
         }
         if (json_path)
@@ -475,21 +416,21 @@ int cmd_cv(int argc, char **argv)
         if (save_path && s == 0) {
             fprintf(so.f, "row,label,fold\n");
             for (size_t i = 0; i < n; i++)
-                fprintf(so.f, "%zu,%s,%d\n", i, r->classes[r->y[i]], r->fold[i]);
+                fprintf(so.f, "%zu,%s,%d\n", i, r->classes[r->cv.y[i]], r->cv.fold[i]);
         }
     }
+    free(ysel);
     if (nsweep > 1) {
-        printf("snitch cv: forest, %d trees, %llu folds, %s\n\n", mo.fp.n_trees,
-               (unsigned long long)folds, path);
+        printf("snitch cv: %s, %llu folds, %s\n\n", mo.spec_text, (unsigned long long)folds, path);
         printf("  %9s %8s %8s %9s %9s %9s %9s %8s\n", "min_flows", "classes", "flows", "accuracy",
                "precision", "recall", "f1", "fit_s");
         for (size_t s = 0; s < nsweep; s++) {
-            const cv_result *r = &res[s];
-            if (!r->y)
+            const cell *r = &res[s];
+            if (!r->done)
                 continue;
             printf("  %9llu %8zu %8zu %9.4f %9.4f %9.4f %9.4f %8.1f\n", (unsigned long long)r->min_flows,
-                   r->nclasses, r->nrows, r->rep.accuracy, r->rep.macro_precision, r->rep.macro_recall,
-                   r->rep.macro_f1, r->fit_s);
+                   r->nclasses, r->nrows, r->cv.rep.accuracy, r->cv.rep.macro_precision,
+                   r->cv.rep.macro_recall, r->cv.rep.macro_f1, r->cv.fit_s);
         }
     }
     if (json_path) {
@@ -497,7 +438,7 @@ int cmd_cv(int argc, char **argv)
         json_end_object(&j);
         fputc('\n', jo.f);
     }
-    if (conf_path && res[nsweep - 1].y && write_confusion(&res[nsweep - 1], co.f) < 0)
+    if (conf_path && res[nsweep - 1].done && write_confusion(&res[nsweep - 1], co.f) < 0)
         goto fail_all;
     rc = EXIT_OK;
     if ((json_path && outfile_commit(&jo, "cv") < 0) | (conf_path && outfile_commit(&co, "cv") < 0) |
@@ -515,7 +456,10 @@ fail_files:
 done:
     if (res)
         for (size_t s = 0; s < nsweep; s++)
-            free_result(&res[s]);
+        {
+            cv_result_free(&res[s].cv);
+            free(res[s].classes);
+        }
     free(res);
     free(counts);
     free(rows);

@@ -89,7 +89,10 @@ int cmd_predict(int argc, char **argv)
         goto fail;
     }
     double t0 = cli_now();
-    model_predict_proba(m, t.x, t.nrows, p, (int)threads);
+    if (model_predict_proba(m, t.x, t.nrows, p, (int)threads, &e) < 0) {
+        fprintf(stderr, "snitch predict: %s\n", e.msg);
+        goto fail;
+    }
     double secs = cli_now() - t0;
     /* Table classes -> model classes, to score rows that carry a label. */
     int32_t *tmap = malloc((t.nclasses ? t.nclasses : 1) * sizeof *tmap);

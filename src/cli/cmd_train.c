@@ -10,8 +10,10 @@
 static const char usage_text[] =
     "usage: snitch train TABLE.csv -o MODEL.snm [options]\n"
     "\n"
-    "Train a Random Forest on a table from snitch extract (stats, seq, stats,seq\n"
-    "or window; - reads standard input).  Rows without a label are left out.\n"
+    "Train a model on a table from snitch extract (- reads standard input): a\n"
+    "Random Forest (stats, window or seq columns), a sequence network (seq\n"
+    "columns) or an ensemble of them (stats,seq).  Rows without a label are left\n"
+    "out.  Networks print one line per epoch on stderr.\n"
     "\n"
     "  -o, --output FILE      the model file (required)\n"
     "      --force            replace FILE if it exists\n"
@@ -21,15 +23,25 @@ static const char usage_text[] =
     "                         domain, rules:FILE), for snitch classify\n";
 
 typedef struct prog {
-    int show;
+    int show, quiet;
     double t0;
 } prog;
 
-static void on_progress(void *ctx, int done, int total)
+static void on_tree(void *ctx, const char *member, int done, int total)
 {
     prog *p = ctx;
     if (p->show)
-        fprintf(stderr, "\r  trees %d/%d  %.1f s   ", done, total, cli_now() - p->t0);
+        fprintf(stderr, "\r  %s: trees %d/%d  %.1f s   ", member, done, total, cli_now() - p->t0);
+}
+
+static void on_epoch(void *ctx, const char *member, const nn_epoch_info *i)
+{
+    prog *p = ctx;
+    if (p->quiet)
+        return;
+    if (p->show)
+        fprintf(stderr, "\r%60s\r", "");
+    cli_print_epoch(member, i);
 }
 
 int cmd_train(int argc, char **argv)
@@ -66,6 +78,8 @@ int cmd_train(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *path = argv[optind];
+    if (model_opts_finish(&mo, "train") < 0)
+        return EXIT_USAGE;
     outfile of;
     if (outfile_open(&of, "train", out, force) < 0)
         return EXIT_FAIL;
@@ -76,36 +90,34 @@ int cmd_train(int argc, char **argv)
         return EXIT_FAIL;
     }
     double t_read = cli_now() - t0;
-    prog pg = {!quiet && isatty(2), cli_now()};
+    prog pg = {!quiet && isatty(2), quiet, cli_now()};
+    learn_progress lpg = {on_tree, on_epoch, &pg};
     snitch_err e = {""};
-    model m;
-    memset(&m, 0, sizeof m);
-    m.kind = MODEL_FOREST;
-    m.label_mode = (char *)(mo.label_mode ? mo.label_mode : "");
-    m.train_rows = t.nrows;
-    char desc[512];
-    snprintf(desc, sizeof desc, "forest trees=%d max_depth=%d max_features=%d min_samples_leaf=%d "
-             "class_weight=%s seed=%llu min_flows=%llu table=%s", mo.fp.n_trees, mo.fp.max_depth,
-             mo.fp.max_features, mo.fp.min_samples_leaf, mo.fp.balanced ? "balanced" : "none",
-             (unsigned long long)mo.fp.seed, (unsigned long long)mo.min_flows, path);
-    m.description = desc;
-    m.forest = forest_train(t.x, t.nrows, t.nfeat, t.y, (int)t.nclasses, &mo.fp, on_progress, &pg, &e);
-    if (pg.show)
-        fprintf(stderr, "\r%40s\r", "");
     int rc = EXIT_FAIL;
     mf_buf img = {0};
-    if (!m.forest) {
-        fprintf(stderr, "snitch train: %s\n", e.msg);
+    size_t *rows = malloc(t.nrows * sizeof *rows);
+    model *m = NULL;
+    if (!rows) {
+        fprintf(stderr, "snitch train: out of memory\n");
+        goto done;
+    }
+    for (size_t i = 0; i < t.nrows; i++)
+        rows[i] = i;
+    m = model_train(&mo.spec, &mo.lp, &t, rows, t.nrows, t.y, (int)t.nclasses, t.classes, 0, &lpg,
+                    &e);
+    if (pg.show)
+        fprintf(stderr, "\r%60s\r", "");
+    if (!m) {
+        fprintf(stderr, "snitch train: %s: %s\n", path, e.msg);
         goto done;
     }
     double t_fit = cli_now() - pg.t0;
-    /* names are borrowed from the table for saving */
-    m.feat = t.feat;
-    m.nfeat = t.nfeat;
-    m.classes = t.classes;
-    m.nclasses = t.nclasses;
-    if (model_save(&m, &img, &e) < 0) {
-        fprintf(stderr, "snitch train: %s\n", e.msg);
+    char desc[1024];
+    cli_describe_model(&mo, path, desc, sizeof desc);
+    m->label_mode = strdup(mo.label_mode ? mo.label_mode : "");
+    m->description = strdup(desc);
+    if (!m->label_mode || !m->description || model_save(m, &img, &e) < 0) {
+        fprintf(stderr, "snitch train: %s\n", m->description ? e.msg : "out of memory");
         goto done;
     }
     if (fwrite(img.p, 1, img.len, of.f) != img.len) {
@@ -115,17 +127,28 @@ int cmd_train(int argc, char **argv)
     if (outfile_commit(&of, "train") < 0)
         goto done_committed;
     rc = EXIT_OK;
-    if (!quiet)
+    if (!quiet) {
+        char what[128];
+        if (m->kind == MODEL_FOREST)
+            snprintf(what, sizeof what, "%d trees, %zu nodes", forest_ntrees(m->forest),
+                     forest_nnodes(m->forest));
+        else if (m->kind == MODEL_NET)
+            snprintf(what, sizeof what, "%s, %zu weights", nn_arch_name(m->net->cfg.arch),
+                     nn_net_nparams(m->net));
+        else
+            snprintf(what, sizeof what, "ensemble of %zu", m->nmembers);
         fprintf(stderr, "snitch train: %s: %zu rows, %zu features, %zu classes -> %s "
-                        "(%d trees, %zu nodes, %zu bytes); read %.2f s, fit %.2f s\n",
-                path, t.nrows, t.nfeat, t.nclasses, out, forest_ntrees(m.forest),
-                forest_nnodes(m.forest), img.len, t_read, t_fit);
+                        "(%s: %s, %zu bytes); read %.2f s, fit %.2f s\n",
+                path, t.nrows, m->nfeat, t.nclasses, out, mo.spec_text, what, img.len, t_read,
+                t_fit);
+    }
     goto done_committed;
 done:
     outfile_abort(&of);
 done_committed:
     mf_buf_free(&img);
-    forest_free(m.forest);
+    model_free(m);
+    free(rows);
     table_free(&t);
     return rc;
 }

@@ -143,6 +143,20 @@ bad:
     return -1;
 }
 
+int cli_real(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = s && *s ? strtod(s, &end) : NAN;
+    if (!s || !*s || errno || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "snitch %s: bad value for %s: '%s' (a number from %g to %g)\n", cmd, opt,
+                s ? s : "", lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_seconds(const char *cmd, const char *opt, const char *s, int64_t *ns_out)
 {
     char *end;

@@ -13,6 +13,7 @@ typedef struct batchnorm {
     float *gamma, *beta, *dgamma, *dbeta, *rmean, *rvar, *invstd, *mean;
     nn_tensor xhat;     /* normalized input of the last forward */
     int training;       /* last forward used batch statistics */
+    float momentum;     /* weight of the old running statistics */
 } batchnorm;
 
 static void batch_stats(batchnorm *bn, const nn_tensor *x, size_t m)
@@ -32,10 +33,9 @@ static void batch_stats(batchnorm *bn, const nn_tensor *x, size_t m)
         double var = q / (double)m;
         bn->mean[c] = (float)mean;
         bn->invstd[c] = (float)(1.0 / sqrt(var + NN_BN_EPS));
-        bn->rmean[c] = (float)(NN_BN_MOMENTUM * bn->rmean[c] +
-                               (1.0 - NN_BN_MOMENTUM) * mean);
-        bn->rvar[c] = (float)(NN_BN_MOMENTUM * bn->rvar[c] +
-                              (1.0 - NN_BN_MOMENTUM) * q / (double)(m - 1));
+        double mo = bn->momentum;
+        bn->rmean[c] = (float)(mo * bn->rmean[c] + (1.0 - mo) * mean);
+        bn->rvar[c] = (float)(mo * bn->rvar[c] + (1.0 - mo) * q / (double)(m - 1));
     }
 }
 
@@ -136,6 +136,7 @@ nn_layer *nn_batchnorm_new(size_t channels, snitch_err *e)
     }
     bn->base.ops = &bn_ops;
     bn->ch = channels;
+    bn->momentum = NN_BN_MOMENTUM;
     bn->gamma = buf;
     bn->beta = buf + channels;
     bn->dgamma = buf + 2 * channels;
@@ -159,4 +160,17 @@ int nn_batchnorm_stats(nn_layer *l, float **mean, float **var)
     *mean = bn->rmean;
     *var = bn->rvar;
     return 0;
+}
+
+int nn_batchnorm_set_momentum(nn_layer *l, float momentum)
+{
+    if (!l || l->ops != &bn_ops || !(momentum >= 0.0f && momentum < 1.0f))
+        return -1;
+    ((batchnorm *)l)->momentum = momentum;
+    return 0;
+}
+
+size_t nn_batchnorm_channels(nn_layer *l)
+{
+    return l && l->ops == &bn_ops ? ((batchnorm *)l)->ch : 0;
 }
