@@ -114,7 +114,7 @@ typedef struct model_opts {
     "  --dropout R            dropout rate (default 0.5 for iat, else 0)\n" \
     "  --lr R                 Adam learning rate (default 0.001)\n" \
     "  --gru-units N          units of the baseline GRU (default 159)\n" \
-    "  --seed S               random seed (default 1)\n" \
+    "  --seed S               random seed (default 0)\n" \
     "  --threads N            forest threads (default: one per core)\n" \
     "  --min-flows N          keep only labels with at least N rows\n" \
     "  --features F           the forest's columns: stats, seq, window or all;\n" \

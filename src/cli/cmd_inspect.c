@@ -26,6 +26,21 @@ static int by_value(const void *a, const void *b)
     return x->v < y->v ? 1 : x->v > y->v ? -1 : (x->i > y->i) - (x->i < y->i);
 }
 
+static void print_net(const char *head, const nn_net *n)
+{
+    const nn_net_config *c = &n->cfg;
+    printf("%s%s, %zu steps x %zu channel%s, %zu weights, dropout %g", head,
+           nn_arch_name(c->arch), c->steps, c->channels, c->channels > 1 ? "s" : "",
+           nn_net_nparams(n), (double)c->dropout);
+    if (c->arch == NN_ARCH_GRU)
+        printf(", %zu GRU units", c->units);
+    for (size_t i = 0; i < c->channels; i++)
+        if (c->standardize[i])
+            printf("; channel %zu standardized (mean %g, sd %g)", i, (double)n->mean[i],
+                   (double)n->sd[i]);
+    printf("\n");
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -79,8 +94,35 @@ int cmd_inspect(int argc, char **argv)
     for (size_t i = 0; i < m->nclasses && i < 8; i++)
         printf(" %s", m->classes[i]);
     printf("%s\n", m->nclasses > 8 ? " ..." : "");
+    /* The forest to show: the model itself, or an ensemble's forest member. */
+    model *fm = m->kind == MODEL_FOREST ? m : NULL;
     if (m->kind == MODEL_FOREST)
         printf("forest      %d trees, %zu nodes\n", forest_ntrees(m->forest), forest_nnodes(m->forest));
+    if (m->kind == MODEL_NET)
+        print_net("network    ", m->net);
+    for (size_t i = 0; i < m->nmembers; i++) {
+        model *mb = m->members[i];
+        printf("member %-4zu weight %.4f, ", i + 1, m->weights[i]);
+        if (mb->kind == MODEL_FOREST) {
+            printf("forest of %d trees, %zu nodes, %zu features\n", forest_ntrees(mb->forest),
+                   forest_nnodes(mb->forest), mb->nfeat);
+            if (!fm)
+                fm = mb;
+        } else {
+            print_net("", mb->net);
+        }
+    }
+    if ((importance || dot) && !fm) {
+        fprintf(stderr, "snitch inspect: %s: --importance and --tree/--dot need a forest; this is "
+                        "a %s without one\n", argv[optind], model_kind_name(m->kind));
+        model_free(m);
+        return EXIT_USAGE;
+    }
+    if (fm && fm != m)
+        printf("(--importance and --tree use member forest)\n");
+    model *whole = m;
+    if (fm)
+        m = fm;
     if (importance) {
         double *v = malloc(m->nfeat * sizeof *v);
         imp *order = malloc(m->nfeat * sizeof *order);
@@ -120,6 +162,6 @@ int cmd_inspect(int argc, char **argv)
             }
         }
     }
-    model_free(m);
+    model_free(whole);
     return rc;
 }

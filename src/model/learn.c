@@ -13,6 +13,7 @@ void learn_default_params(learn_params *p)
     forest_default_params(&p->fp);
     p->fp.threads = 0;
     nn_train_default_params(&p->tp);
+    p->tp.seed = p->fp.seed;    /* one seed for everything */
     p->dropout = -1.0f;
     p->gru_units = 159;
 }

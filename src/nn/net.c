@@ -59,7 +59,7 @@ void nn_train_default_params(nn_train_params *p)
     p->batch = 64;
     p->lr = 1e-3f;
     p->bn_momentum = 0.9f;
-    p->seed = 1;
+    p->seed = 0;
 }
 
 static int check_config(const nn_net_config *c, snitch_err *e)
