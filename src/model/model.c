@@ -139,6 +139,11 @@ static int load_members(model *m, const mf_section *sec, const char *name, int d
     }
     if (c.off != c.len)
         return err_set(e, "%s: ENSM: %zu stray bytes after the members", name, c.len - c.off);
+    double sum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        sum += m->weights[i];
+    if (!(fabs(sum - 1.0) < 1e-9))   /* snitch saves them normalized */
+        return err_set(e, "%s: ENSM: the member weights sum to %g, not 1", name, sum);
     /* The stored feature list must be exactly the union model_link builds. */
     size_t nf = m->nfeat;
     char **feat = m->feat;

@@ -328,8 +328,16 @@ static int forward_chunks(nn_net *m, const float *x, const size_t *idx, size_t n
         if (proba) {
             if (nn_softmax(lo, &probs, e) < 0)
                 goto out;
-            for (size_t j = 0; j < b * K; j++)
+            for (size_t j = 0; j < b * K; j++) {
+                /* finite weights can still overflow (a damaged or hostile
+                 * file): say so rather than answer NaN */
+                if (!isfinite(probs.data[j])) {
+                    err_set(e, "the network's output is not a finite number (row %zu): its "
+                            "weights overflow", i + j / K);
+                    goto out;
+                }
                 proba[i * K + j] = probs.data[j];
+            }
         }
     }
     rc = 0;
