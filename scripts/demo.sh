@@ -23,11 +23,22 @@ echo "== 5. train the forest, predict, inspect (snitch train / predict / inspect
 ./snitch predict $D/model.snm $D/flows.csv -o $D/predictions.csv --force
 ./snitch inspect $D/model.snm --importance --tree 0 --dot $D/tree.dot --force | head -20
 echo
+echo "== 6. sequence networks (seed 002): cross-validate a CNN-RNN on packet sizes, then"
+echo "      train the paper's final ensemble (1/2 forest + 1/6 each CNN-RNN) - short runs"
+./snitch cv $D/flows.csv --model cnn_rnn --channel size --folds 3 --epochs 4 --json $D/cv_cnn_rnn.json --force
+./snitch train $D/flows.csv --model ensemble:rf+cnn_rnn/size+cnn_rnn/payload+cnn_rnn/iat \
+    --trees 100 --epochs 4 --label-mode clean -o $D/ensemble.snm --force -q
+./snitch inspect $D/ensemble.snm | grep -E '^(kind|member)'
+echo
+echo "== 7. classify the capture with the ensemble: one verdict per flow (snitch classify)"
+./snitch classify -m $D/ensemble.snm -r $D/sample.pcap -o $D/verdicts.jsonl --force
+echo
 echo "== results"
 printf '  %-22s %8s rows  %s\n' "$D/flows.csv" "$(($(wc -l <$D/flows.csv) - 1))" "one row per flow"
 printf '  %-22s %8s rows  %s\n' "$D/packets.csv" "$(($(wc -l <$D/packets.csv) - 1))" "one row per packet"
 printf '  %-22s %8s rows  %s\n' "$D/predictions.csv" "$(($(wc -l <$D/predictions.csv) - 1))" "label, probability, top 3 per flow"
-echo "  $D/cv.json, $D/confusion.csv, $D/model.snm, $D/tree.dot"
+printf '  %-22s %8s rows  %s\n' "$D/verdicts.jsonl" "$(wc -l <$D/verdicts.jsonl)" "classify: one JSON verdict per flow"
+echo "  $D/cv.json, $D/cv_cnn_rnn.json, $D/confusion.csv, $D/model.snm, $D/ensemble.snm, $D/tree.dot"
 echo
 echo "  flows per label:"
 tail -n +2 $D/flows.csv | cut -d, -f10 | sort | uniq -c | sort -rn | sed 's/^/  /'
