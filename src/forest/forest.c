@@ -48,12 +48,16 @@
  * weighted count and impurity (for importances and dot); forest_tree_dot
  * rebuilds their class counts from the leaves.
  *
- * Prediction: blocks of rows (one per thread, up to 4096); for each tree
- * in turn, its nodes are prefetched and the block's rows walk it eight at
- * a time in lockstep, with selects instead of branches (the direction is
- * a coin flip for the branch predictor), so the eight chains of dependent
- * loads overlap.  Each row adds its trees in tree order, so probabilities
- * do not depend on the thread count.
+ * Prediction walks a second copy of each tree (pnode, built after
+ * training and loading), laid out for the walk alone: sibling pairs side
+ * by side, children addressed relative to their parent, leaves that hold
+ * their payload and stop a row where it is.  Rows go in blocks (one per
+ * thread, up to 8192), copied feature-major in groups of eight; for each
+ * tree in turn, its nodes are prefetched and the block's rows walk it
+ * eight at a time in lockstep, with arithmetic instead of branches (the
+ * direction is a coin flip for the branch predictor), so the eight chains
+ * of dependent loads overlap.  Each row adds its trees in tree order, so
+ * probabilities do not depend on the thread count or the block size.
  *
  * Serialized layout of the FRST section (little-endian, mf_put_*):
  *
@@ -108,7 +112,7 @@
 /* Rows per prediction block: every tree in turn walks all rows of a block,
  * so a tree is fetched into cache once per block. */
 #define PRED_BLOCK_MIN 64
-#define PRED_BLOCK_MAX 4096
+#define PRED_BLOCK_MAX 8192
 /* Tree walks (rows * trees) below which extra threads do not pay. */
 #define PRED_MIN_PER_THREAD 20000
 
@@ -180,9 +184,13 @@ typedef struct fnode {
 
 /* A mixed leaf's entry list at offset o: vcls[o] = count c, then c pairs
  * (vcls[o+1+q], vp[o+1+q]) of class and probability. */
+struct pnode;
+
 typedef struct ftree {
     uint32_t nn, nv;    /* nodes, value array entries */
     fnode *node;
+    struct pnode *pn;   /* the walking copy (see prediction); NULL when the
+                           tree is too big for it */
     uint32_t *nsamp;
     double *wn, *imp;
     uint32_t *vcls;
@@ -190,6 +198,8 @@ typedef struct ftree {
 } ftree;
 
 static inline int is_leaf(const fnode *nd, uint32_t i) { return nd[i].left == i; }
+
+static int build_pred(ftree *tr, size_t nfeat);
 
 static inline uint32_t leaf_info(const fnode *q)
 {
@@ -234,6 +244,7 @@ struct forest {
 
 static void tree_free(ftree *t)
 {
+    free(t->pn);
     free(t->node);
     free(t->nsamp);
     free(t->wn);
@@ -778,7 +789,8 @@ static int build_tree(work *w, int t, ftree *out)
         copy_out((void **)&out->wn, w->wn, w->nn, sizeof *w->wn) < 0 ||
         copy_out((void **)&out->imp, w->imp, w->nn, sizeof *w->imp) < 0 ||
         copy_out((void **)&out->vcls, w->vcls, w->nv, sizeof *w->vcls) < 0 ||
-        copy_out((void **)&out->vp, w->vp, w->nv, sizeof *w->vp) < 0) {
+        copy_out((void **)&out->vp, w->vp, w->nv, sizeof *w->vp) < 0 ||
+        build_pred(out, nf) < 0) {
         tree_free(out);
         return -1;
     }
@@ -1074,10 +1086,10 @@ typedef struct predictor {
     atomic_size_t next;
 } predictor;
 
-/* Add the leaf distribution at node i of tr to the probability row pr. */
-static inline void add_leaf(const ftree *tr, uint32_t i, double *pr)
+/* Add the leaf distribution with payload info (leaf_info) of tree tr to
+ * the probability row pr. */
+static inline void add_info(const ftree *tr, uint32_t info, double *pr)
 {
-    uint32_t info = leaf_info(&tr->node[i]);
     if (info & LEAF_PURE) {
         pr[info & ~LEAF_PURE] += 1.0;
     } else {
@@ -1087,8 +1099,8 @@ static inline void add_leaf(const ftree *tr, uint32_t i, double *pr)
     }
 }
 
-/* One step of a walk: to the left child when x <= threshold.  A select,
- * not a branch: the direction is a coin flip to the branch predictor. */
+/* One step of a plain walk over tr->node: to the left child when
+ * x <= threshold. */
 static inline uint32_t step(const fnode *nd, uint32_t i, const float *row)
 {
     const fnode *q = &nd[i];
@@ -1096,73 +1108,175 @@ static inline uint32_t step(const fnode *nd, uint32_t i, const float *row)
     return q->right ^ ((q->left ^ q->right) & go_left);
 }
 
-#define LANES 8
-
-/* Walk LANES rows from r0 through tree tr in lockstep and add their leaves
- * into proba.  The rows' chains of dependent loads are independent, so
- * they overlap (their latency, not the instruction count, is what a walk
- * costs); a row at its leaf stays there (leaves point to themselves) until
- * all have arrived.  Written out lane by lane with scalar ids: as a loop
- * over an array, the compiler spilled the ids and the "moved" flag to the
- * stack, chaining every lane's step through memory (prediction was 1.7x
- * slower). */
-static void predict_lanes(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
-                          double *proba)
+/* Rows r0..r1 through tr one at a time: only for trees without a walking
+ * copy (too big for its 32-bit offsets) or when no scratch memory is left. */
+static void predict_plain(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
+                          size_t r1, double *proba)
 {
-    const fnode *nd = tr->node;
-    const float *row = x + r0 * f;
-    uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0, moved;
-#define LANE_STEP(id, j)                                                        \
-    do {                                                                        \
-        const fnode *q_ = &nd[id];                                              \
-        uint32_t go_ = -(uint32_t)(row[(j) * f + (uint32_t)q_->feat] <= q_->thr); \
-        uint32_t nx_ = q_->right ^ ((q_->left ^ q_->right) & go_);              \
-        moved |= nx_ ^ id;                                                      \
-        id = nx_;                                                               \
-    } while (0)
-    do {
-        moved = 0;
-        LANE_STEP(i0, 0);
-        LANE_STEP(i1, 1);
-        LANE_STEP(i2, 2);
-        LANE_STEP(i3, 3);
-        LANE_STEP(i4, 4);
-        LANE_STEP(i5, 5);
-        LANE_STEP(i6, 6);
-        LANE_STEP(i7, 7);
-    } while (moved);
-#undef LANE_STEP
-    const uint32_t id[LANES] = { i0, i1, i2, i3, i4, i5, i6, i7 };
-    for (int j = 0; j < LANES; j++)
-        add_leaf(tr, id[j], proba + (r0 + (size_t)j) * k);
-}
-
-static void predict_tree(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
-                         size_t r1, double *proba)
-{
-    /* Pull the whole tree into cache first when many rows will walk it: a
-     * sequential sweep streams at memory bandwidth, while the walks would
-     * otherwise take each first touch of a line as a full-latency miss. */
-    if (r1 - r0 >= 256)
-        for (uint32_t i = 0; i < tr->nn; i += 64 / sizeof *tr->node)
-            __builtin_prefetch(&tr->node[i]);
-    size_t r = r0;
-    for (; r + LANES <= r1; r += LANES)
-        predict_lanes(tr, x, f, k, r, proba);
-    for (; r < r1; r++) {
+    for (size_t r = r0; r < r1; r++) {
         const float *row = x + r * f;
         uint32_t i = 0;
         while (!is_leaf(tr->node, i))
             i = step(tr->node, i, row);
-        add_leaf(tr, i, proba + r * k);
+        add_info(tr, leaf_info(&tr->node[i]), proba + r * k);
     }
 }
 
-static void predict_block(const forest *m, const float *x, size_t r0, size_t r1, double *proba)
+#define LANES 8
+
+/* A node of the walking copy (16 bytes, four to a cache line).  Node 0 is
+ * the root; the two children of a node are adjacent, left then right, and
+ * pairs are handed out in depth-first order, so a subtree stays together.
+ *   thr   go left when x <= thr; +inf in a leaf
+ *   xoff  where this node's feature sits in a group of transposed rows:
+ *         feature * LANES * 4 bytes, the value of lane j at xoff + 4 * j
+ *   rel   bytes from this node to its left child (the right child is 16
+ *         further); 0 in a leaf
+ *   info  a leaf's payload (leaf_info), 0 in inner nodes
+ * Why this shape: a lane is just a pointer, and a step is one compare and
+ * "pointer += rel + 16 * went_right", with no node ids to scale and no
+ * base address to add, which roughly halves the instructions of a step
+ * over the {thr, feat, left, right} nodes.  A leaf keeps its lane in place
+ * (rel 0, and x <= +inf) until all eight lanes stand on leaves. */
+typedef struct pnode {
+    float thr;
+    uint32_t xoff;
+    uint32_t rel;
+    uint32_t info;
+} pnode;
+
+/* Offsets are 32-bit: trees up to 2^27 nodes (a model file holds at most
+ * about 2^27 nodes in all) and 2^24 features get a walking copy. */
+#define PN_MAX_NODES (1u << 27)
+#define PN_MAX_FEAT (1u << 24)
+
+/* Build tr->pn from tr->node.  0, or -1 when out of memory; a tree beyond
+ * the limits keeps pn NULL and is walked plainly. */
+static int build_pred(ftree *tr, size_t nfeat)
+{
+    free(tr->pn);
+    tr->pn = NULL;
+    uint32_t nn = tr->nn;
+    if (nn > PN_MAX_NODES || nfeat > PN_MAX_FEAT)
+        return 0;
+    pnode *pn = malloc((size_t)nn * sizeof *pn);
+    /* (old id, new id) pairs still to place; at most one pending per level
+     * plus the right siblings, bounded by nn. */
+    uint32_t *st = malloc(2 * (size_t)nn * sizeof *st);
+    if (!pn || !st) {
+        free(pn);
+        free(st);
+        return -1;
+    }
+    uint32_t sp = 0, next = 1;
+    st[sp++] = 0;
+    st[sp++] = 0;
+    while (sp) {
+        uint32_t p = st[--sp], o = st[--sp];
+        const fnode *q = &tr->node[o];
+        if (is_leaf(tr->node, o)) {
+            pn[p] = (pnode){ INFINITY, 0, 0, leaf_info(q) };
+            continue;
+        }
+        uint32_t c = next;
+        next += 2;
+        pn[p] = (pnode){ q->thr, (uint32_t)q->feat * LANES * 4u, (c - p) * (uint32_t)sizeof *pn, 0 };
+        /* Left popped first: its subtree gets the next pairs. */
+        st[sp++] = q->right;
+        st[sp++] = c + 1;
+        st[sp++] = q->left;
+        st[sp++] = c;
+    }
+    free(st);
+    tr->pn = pn;
+    return 0;
+}
+
+/* Walk the LANES rows of one group (feature-major, xg) through tree tr in
+ * lockstep and add the leaves of its first nr rows (from r0) into proba.
+ * The lanes' chains of dependent loads are independent, so they overlap
+ * (their latency, not the instruction count, is what a walk costs).
+ * Written out lane by lane with scalar pointers: as a loop over an array,
+ * the compiler keeps the lanes in memory and chains every step through
+ * it. */
+static void predict_group(const ftree *tr, const float *xg, size_t k, size_t r0, size_t nr,
+                          double *proba)
+{
+    const char *xb = (const char *)xg, *root = (const char *)tr->pn;
+    const char *o0 = root, *o1 = root, *o2 = root, *o3 = root;
+    const char *o4 = root, *o5 = root, *o6 = root, *o7 = root;
+    uint32_t moved;
+    /* right = !(x <= thr): NaN never reaches here (see predict_block). */
+#define LANE_STEP(o, j)                                                         \
+    do {                                                                        \
+        const pnode *q_ = (const pnode *)(o);                                   \
+        float v_ = *(const float *)(xb + q_->xoff + 4 * (j));                   \
+        uint32_t r_ = q_->rel;                                                  \
+        moved |= r_;                                                            \
+        (o) += r_ + (16 & -(size_t)!(v_ <= q_->thr));                           \
+    } while (0)
+    do {
+        moved = 0;
+        LANE_STEP(o0, 0);
+        LANE_STEP(o1, 1);
+        LANE_STEP(o2, 2);
+        LANE_STEP(o3, 3);
+        LANE_STEP(o4, 4);
+        LANE_STEP(o5, 5);
+        LANE_STEP(o6, 6);
+        LANE_STEP(o7, 7);
+    } while (moved);
+#undef LANE_STEP
+    const char *o[LANES] = { o0, o1, o2, o3, o4, o5, o6, o7 };
+    for (size_t j = 0; j < nr; j++)
+        add_info(tr, ((const pnode *)o[j])->info, proba + (r0 + j) * k);
+}
+
+/* Rows r0..r1 (at most PRED_BLOCK_MAX) through every tree.  xg: scratch
+ * for the block's rows in groups of LANES, each group feature-major
+ * (value of feature q, lane j at q * LANES + j), so that a lane finds its
+ * value at a constant offset from the node's; NULL: plain walks. */
+static void predict_block(const forest *m, const float *x, size_t r0, size_t r1, double *proba,
+                          float *xg)
 {
     size_t f = m->nfeat, k = (size_t)m->k;
-    for (int t = 0; t < m->ntrees; t++)
-        predict_tree(&m->tree[t], x, f, k, r0, r1, proba);
+    size_t ng = (r1 - r0 + LANES - 1) / LANES;
+    if (xg) {
+        for (size_t g = 0; g < ng; g++) {
+            float *d = xg + g * f * LANES;
+            for (size_t j = 0; j < LANES; j++) {
+                size_t r = r0 + g * LANES + j;
+                /* Padding lanes repeat the last row: they walk its path,
+                 * adding no steps; their leaves are not used. */
+                const float *row = x + (r < r1 ? r : r1 - 1) * f;
+                for (size_t q = 0; q < f; q++) {
+                    float v = row[q];
+                    /* NaN goes right at every node (x <= thr is false), and
+                     * so does +inf, thresholds being finite: the same walk,
+                     * and leaves (+inf thresholds) can keep every lane. */
+                    d[q * LANES + j] = isnan(v) ? INFINITY : v;
+                }
+            }
+        }
+    }
+    for (int t = 0; t < m->ntrees; t++) {
+        const ftree *tr = &m->tree[t];
+        if (!xg || !tr->pn) {
+            predict_plain(tr, x, f, k, r0, r1, proba);
+            continue;
+        }
+        /* Pull the whole tree into cache first when many rows will walk
+         * it: a sequential sweep streams at memory bandwidth, while the
+         * walks would otherwise take each first touch of a line as a
+         * full-latency miss. */
+        if (r1 - r0 >= 256)
+            for (uint32_t i = 0; i < tr->nn; i += 64 / sizeof *tr->pn)
+                __builtin_prefetch(&tr->pn[i]);
+        for (size_t g = 0; g < ng; g++) {
+            size_t rs = r0 + g * LANES, nr = r1 - rs < LANES ? r1 - rs : LANES;
+            predict_group(tr, xg + g * f * LANES, k, rs, nr, proba);
+        }
+    }
     double T = (double)m->ntrees;
     for (size_t q = r0 * k; q < r1 * k; q++)
         proba[q] /= T;
@@ -1172,13 +1286,17 @@ static void *predict_worker(void *arg)
 {
     predictor *pd = arg;
     size_t B = pd->block, nb = (pd->n + B - 1) / B;
+    /* Whole groups of the block's rows; without it, plain walks (slower,
+     * the same probabilities). */
+    float *xg = malloc((B + LANES) * pd->m->nfeat * sizeof *xg);
     for (;;) {
         size_t b = atomic_fetch_add(&pd->next, 1);
         if (b >= nb)
             break;
         size_t r0 = b * B, r1 = r0 + B < pd->n ? r0 + B : pd->n;
-        predict_block(pd->m, pd->x, r0, r1, pd->proba);
+        predict_block(pd->m, pd->x, r0, r1, pd->proba, xg);
     }
+    free(xg);
     return NULL;
 }
 
@@ -1428,6 +1546,42 @@ void forest_save(const forest *m, mf_buf *out)
 
 static size_t cur_left(const mf_cur *c) { return c->bad ? 0 : c->len - c->off; }
 
+/* Little-endian fields of a record whose length was checked as a whole:
+ * one bounds check per record instead of one call per field (the loader
+ * reads tens of millions of fields for a big forest). */
+static inline uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline float le_f32(const uint8_t *p)
+{
+    uint32_t u = le32(p);
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+static inline double le_f64(const uint8_t *p)
+{
+    uint64_t u = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* The next n bytes of c, or NULL (and c->bad) when fewer are left. */
+static inline const uint8_t *take(mf_cur *c, size_t n)
+{
+    if (cur_left(c) < n) {
+        c->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = c->p + c->off;
+    c->off += n;
+    return p;
+}
+
 /* Read and check tree t; 0 or -1 with e. */
 static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_err *e)
 {
@@ -1452,16 +1606,18 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
         err_set(e, "forest: tree %d: out of memory", t);
         goto out;
     }
-    for (uint32_t i = 0; i < nn; i++) {
-        int32_t feat = (int32_t)mf_get_u32(c);
-        float thr = mf_get_f32(c);
-        uint32_t l = mf_get_u32(c), r = mf_get_u32(c);
-        uint32_t ns = mf_get_u32(c);
-        double wn = mf_get_f64(c), imp = mf_get_f64(c);
-        if (c->bad) {
-            err_set(e, "forest: tree %d node %u: truncated", t, i);
-            goto out;
-        }
+    /* All node records at once: their length was checked above. */
+    const uint8_t *rec = take(c, (size_t)nn * NODE_BYTES);
+    if (!rec) {
+        err_set(e, "forest: tree %d: truncated in its nodes", t);
+        goto out;
+    }
+    for (uint32_t i = 0; i < nn; i++, rec += NODE_BYTES) {
+        int32_t feat = (int32_t)le32(rec);
+        float thr = le_f32(rec + 4);
+        uint32_t l = le32(rec + 8), r = le32(rec + 12);
+        uint32_t ns = le32(rec + 16);
+        double wn = le_f64(rec + 20), imp = le_f64(rec + 28);
         if (feat < -1 || (feat >= 0 && (size_t)feat >= nfeat)) {
             err_set(e, "forest: tree %d node %u: feature %d outside 0 .. %zu", t, i, (int)feat, nfeat - 1);
             goto out;
@@ -1507,11 +1663,12 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
         fnode *nd = &tr->node[i];
         if (nd->feat >= 0)
             continue;
-        uint32_t cnt = mf_get_u32(c), o = tr->nv;
-        if (c->bad) {
+        const uint8_t *cp = take(c, 4);
+        if (!cp) {
             err_set(e, "forest: tree %d node %u: truncated before its class distribution", t, i);
             goto out;
         }
+        uint32_t cnt = le32(cp), o = tr->nv;
         if (cnt == 0 || cnt > (uint32_t)k || (uint64_t)cnt * 12 > cur_left(c)) {
             err_set(e, "forest: tree %d node %u: class distribution of %u entries (%d classes, "
                     "%zu bytes left)", t, i, cnt, k, cur_left(c));
@@ -1525,9 +1682,14 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
             goto out;
         }
         double sum = 0;
-        for (uint32_t q = 0; q < cnt; q++) {
-            uint32_t cls = mf_get_u32(c);
-            double p = mf_get_f64(c);
+        const uint8_t *ent = take(c, (size_t)cnt * 12);   /* checked above */
+        if (!ent) {
+            err_set(e, "forest: tree %d node %u: truncated in its class distribution", t, i);
+            goto out;
+        }
+        for (uint32_t q = 0; q < cnt; q++, ent += 12) {
+            uint32_t cls = le32(ent);
+            double p = le_f64(ent + 4);
             if (cls >= (uint32_t)k || (q > 0 && cls <= tr->vcls[o + q])) {
                 err_set(e, "forest: tree %d node %u: class %u out of range or order", t, i, cls);
                 goto out;
@@ -1552,6 +1714,10 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
             tr->nv = (uint32_t)need;
             *nd = make_leaf(i, o);
         }
+    }
+    if (build_pred(tr, nfeat) < 0) {
+        err_set(e, "forest: tree %d: out of memory", t);
+        goto out;
     }
     rc = 0;
 out:
