@@ -98,6 +98,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
@@ -199,7 +200,8 @@ typedef struct ftree {
 
 static inline int is_leaf(const fnode *nd, uint32_t i) { return nd[i].left == i; }
 
-static int build_pred(ftree *tr, size_t nfeat);
+struct arena;
+static int build_pred(ftree *tr, size_t nfeat, struct arena *a);
 
 static inline uint32_t leaf_info(const fnode *q)
 {
@@ -240,7 +242,28 @@ struct forest {
     int k;
     int ntrees;
     ftree *tree;
+    /* A loaded forest: one block holding every tree's node arrays (see
+     * forest_load); NULL when each tree owns its arrays. */
+    char *arena;
 };
+
+/* Bump allocation from one block; with a NULL block, plain malloc. */
+typedef struct arena {
+    char *p;
+    size_t off, cap;
+} arena;
+
+static void *arena_take(arena *a, size_t n)
+{
+    if (!a || !a->p)
+        return malloc(n ? n : 1);
+    n = (n + 63) & ~(size_t)63;     /* every array on its own cache lines */
+    if (n > a->cap - a->off)
+        return NULL;
+    void *q = a->p + a->off;
+    a->off += n;
+    return q;
+}
 
 static void tree_free(ftree *t)
 {
@@ -259,9 +282,16 @@ void forest_free(forest *m)
     if (!m)
         return;
     if (m->tree)
-        for (int t = 0; t < m->ntrees; t++)
-            tree_free(&m->tree[t]);
+        for (int t = 0; t < m->ntrees; t++) {
+            if (m->arena) {     /* only the value arrays are the tree's own */
+                free(m->tree[t].vcls);
+                free(m->tree[t].vp);
+            } else {
+                tree_free(&m->tree[t]);
+            }
+        }
     free(m->tree);
+    free(m->arena);
     free(m);
 }
 
@@ -790,7 +820,7 @@ static int build_tree(work *w, int t, ftree *out)
         copy_out((void **)&out->imp, w->imp, w->nn, sizeof *w->imp) < 0 ||
         copy_out((void **)&out->vcls, w->vcls, w->nv, sizeof *w->vcls) < 0 ||
         copy_out((void **)&out->vp, w->vp, w->nv, sizeof *w->vp) < 0 ||
-        build_pred(out, nf) < 0) {
+        build_pred(out, nf, NULL) < 0) {
         tree_free(out);
         return -1;
     }
@@ -1150,21 +1180,21 @@ typedef struct pnode {
 #define PN_MAX_NODES (1u << 27)
 #define PN_MAX_FEAT (1u << 24)
 
-/* Build tr->pn from tr->node.  0, or -1 when out of memory; a tree beyond
- * the limits keeps pn NULL and is walked plainly. */
-static int build_pred(ftree *tr, size_t nfeat)
+/* Build tr->pn (NULL before) from tr->node, in a's block (or by malloc
+ * with a NULL).  0, or -1 when out of memory; a tree beyond the limits
+ * keeps pn NULL and is walked plainly. */
+static int build_pred(ftree *tr, size_t nfeat, arena *a)
 {
-    free(tr->pn);
-    tr->pn = NULL;
     uint32_t nn = tr->nn;
     if (nn > PN_MAX_NODES || nfeat > PN_MAX_FEAT)
         return 0;
-    pnode *pn = malloc((size_t)nn * sizeof *pn);
+    pnode *pn = arena_take(a, (size_t)nn * sizeof *pn);
     /* (old id, new id) pairs still to place; at most one pending per level
      * plus the right siblings, bounded by nn. */
     uint32_t *st = malloc(2 * (size_t)nn * sizeof *st);
     if (!pn || !st) {
-        free(pn);
+        if (!a || !a->p)
+            free(pn);
         free(st);
         return -1;
     }
@@ -1583,7 +1613,7 @@ static inline const uint8_t *take(mf_cur *c, size_t n)
 }
 
 /* Read and check tree t; 0 or -1 with e. */
-static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_err *e)
+static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a, snitch_err *e)
 {
     uint32_t nn = mf_get_u32(c);
     if (c->bad)
@@ -1595,10 +1625,10 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
         return err_set(e, "forest: tree %d: %u nodes need %llu bytes, %zu left", t, nn,
                        (unsigned long long)nn * NODE_BYTES, cur_left(c));
     tr->nn = nn;
-    tr->node = malloc((size_t)nn * sizeof *tr->node);
-    tr->nsamp = malloc((size_t)nn * sizeof *tr->nsamp);
-    tr->wn = malloc((size_t)nn * sizeof *tr->wn);
-    tr->imp = malloc((size_t)nn * sizeof *tr->imp);
+    tr->node = arena_take(a, (size_t)nn * sizeof *tr->node);
+    tr->nsamp = arena_take(a, (size_t)nn * sizeof *tr->nsamp);
+    tr->wn = arena_take(a, (size_t)nn * sizeof *tr->wn);
+    tr->imp = arena_take(a, (size_t)nn * sizeof *tr->imp);
     uint8_t *seen = calloc(nn, 1);
     size_t vcap = 0, cap2 = 0;
     int rc = -1;
@@ -1715,7 +1745,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, snitch_er
             *nd = make_leaf(i, o);
         }
     }
-    if (build_pred(tr, nfeat) < 0) {
+    if (build_pred(tr, nfeat, a) < 0) {
         err_set(e, "forest: tree %d: out of memory", t);
         goto out;
     }
@@ -1769,8 +1799,30 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, sn
     m->p.balanced = bal;
     m->p.seed = seed;
     m->p.threads = 0;
+    /* Every tree's node arrays in one block, bounded by the nodes the
+     * section can hold (NODE_BYTES each), plus a line of alignment per
+     * array.  Why: a big forest is tens of MB of arrays, and faulting them
+     * in 4 KiB at a time was a third of the load time; the block asks for
+     * transparent huge pages.  Pages beyond what the trees use are never
+     * touched, so they cost address space only.  Without the block (no
+     * memory for it), each array is allocated on its own. */
+    size_t per_node = sizeof(fnode) + sizeof(uint32_t) + 2 * sizeof(double) + sizeof(pnode);
+    size_t huge = (size_t)2 << 20;
+    size_t need = (cur_left(&c) / NODE_BYTES) * per_node + (size_t)nt * 5 * 64;
+    arena ar = { NULL, 0, need };
+    if (need >= 4 * huge) {
+        ar.cap = need = (need + huge - 1) / huge * huge;
+        if ((ar.p = aligned_alloc(huge, need))) {
+#ifdef MADV_HUGEPAGE
+            madvise(ar.p, need, MADV_HUGEPAGE);    /* a hint: fine if refused */
+#endif
+        }
+    } else {
+        ar.p = malloc(need);
+    }
+    m->arena = ar.p;
     for (uint32_t t = 0; t < nt; t++)
-        if (load_tree(&c, (int)t, nfeat, nclasses, &m->tree[t], e) < 0) {
+        if (load_tree(&c, (int)t, nfeat, nclasses, &m->tree[t], &ar, e) < 0) {
             forest_free(m);
             return NULL;
         }
