@@ -5,6 +5,8 @@
 #ifndef SNITCH_CLI_H
 #define SNITCH_CLI_H
 
+#define SNITCH_VERSION "0.1.0"
+
 enum {
     EXIT_OK = 0,
     EXIT_FAIL = 1,    /* bad input data, I/O error, out of memory */
@@ -17,7 +19,9 @@ int cmd_train(int argc, char **argv);
 int cmd_cv(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_experiment(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #include <stdint.h>
 #include <stdio.h>
@@ -136,6 +140,17 @@ void cli_describe_model(const model_opts *o, const char *table_path, char *buf, 
  * dropped, --min-flows applied, at least two classes.  0, or -1 after
  * printing the error. */
 int cli_load_training_table(const char *cmd, const char *path, const model_opts *o, table *t);
+
+/* Writing a cross-validation result (cvout.c), the same in cv and
+ * experiment: the JSON object of one threshold (min_flows, flows, classes,
+ * then cli_json_cv_fields: metrics, per fold, per class), and the
+ * confusion matrix as CSV (rows: true class). */
+#include "eval/cv.h"
+#include "output/json.h"
+void cli_mean_std(const double *v, int n, double *m, double *s);
+void cli_json_cv(json_writer *j, uint64_t min_flows, char *const *classes, const cv_result *r);
+void cli_json_cv_fields(json_writer *j, char *const *classes, const cv_result *r);
+int cli_write_confusion(FILE *f, char *const *classes, const cv_result *r);
 
 /* Monotonic seconds, for timing and progress lines. */
 double cli_now(void);

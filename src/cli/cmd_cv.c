@@ -72,22 +72,10 @@ static void on_fold(void *ctx, int fold, int folds)
     p->folds = folds;
 }
 
-static void mean_std(const double *v, int n, double *m, double *s)
-{
-    double a = 0, b = 0;
-    for (int i = 0; i < n; i++)
-        a += v[i];
-    a /= n;
-    for (int i = 0; i < n; i++)
-        b += (v[i] - a) * (v[i] - a);
-    *m = a;
-    *s = n > 0 ? sqrt(b / n) : 0;
-}
-
 static void print_result(const cell *r, int per_class)
 {
     double m, s;
-    mean_std(r->cv.fold_acc, r->cv.folds, &m, &s);
+    cli_mean_std(r->cv.fold_acc, r->cv.folds, &m, &s);
     printf("  flows      %zu in %zu classes", r->nrows, r->nclasses);
     if (r->min_flows > 1)
         printf(" (labels with >= %llu flows)", (unsigned long long)r->min_flows);
@@ -110,89 +98,6 @@ static void print_result(const cell *r, int per_class)
         printf("  %-*.*s %8llu %9.4f %7.4f %7.4f\n", (int)w, (int)w, r->classes[c],
                (unsigned long long)r->cv.rep.support[c], r->cv.rep.precision[c],
                r->cv.rep.recall[c], r->cv.rep.f1[c]);
-}
-
-static void json_result(json_writer *j, const cell *c0)
-{
-    const cv_result *r = &c0->cv;
-    double m, s;
-    mean_std(r->fold_acc, r->folds, &m, &s);
-    json_begin_object(j);
-    json_key(j, "min_flows");
-    json_i64(j, (int64_t)c0->min_flows);
-    json_key(j, "flows");
-    json_i64(j, (int64_t)c0->nrows);
-    json_key(j, "classes");
-    json_i64(j, (int64_t)c0->nclasses);
-    json_key(j, "accuracy");
-    json_double(j, r->rep.accuracy);
-    json_key(j, "macro_precision");
-    json_double(j, r->rep.macro_precision);
-    json_key(j, "macro_recall");
-    json_double(j, r->rep.macro_recall);
-    json_key(j, "macro_f1");
-    json_double(j, r->rep.macro_f1);
-    json_key(j, "fold_accuracy_mean");
-    json_double(j, m);
-    json_key(j, "fold_accuracy_std");
-    json_double(j, s);
-    json_key(j, "fit_seconds");
-    json_double(j, r->fit_s);
-    json_key(j, "predict_seconds");
-    json_double(j, r->predict_s);
-    json_key(j, "per_fold");
-    json_begin_array(j);
-    for (int fo = 0; fo < r->folds; fo++) {
-        json_begin_object(j);
-        json_key(j, "fold");
-        json_i64(j, fo);
-        json_key(j, "accuracy");
-        json_double(j, r->fold_acc[fo]);
-        json_key(j, "macro_f1");
-        json_double(j, r->fold_f1[fo]);
-        json_key(j, "fit_seconds");
-        json_double(j, r->fold_fit[fo]);
-        json_key(j, "predict_seconds");
-        json_double(j, r->fold_pred[fo]);
-        json_end_object(j);
-    }
-    json_end_array(j);
-    json_key(j, "per_class");
-    json_begin_array(j);
-    for (size_t c = 0; c < c0->nclasses; c++) {
-        json_begin_object(j);
-        json_key(j, "class");
-        json_str(j, c0->classes[c]);
-        json_key(j, "support");
-        json_i64(j, (int64_t)r->rep.support[c]);
-        json_key(j, "precision");
-        json_double(j, r->rep.precision[c]);
-        json_key(j, "recall");
-        json_double(j, r->rep.recall[c]);
-        json_key(j, "f1");
-        json_double(j, r->rep.f1[c]);
-        json_end_object(j);
-    }
-    json_end_array(j);
-    json_end_object(j);
-}
-
-static int write_confusion(const cell *r, FILE *f)
-{
-    csv_writer *w = csv_writer_new(f);
-    if (!w)
-        return -1;
-    csv_cstr(w, "true\\predicted");
-    for (size_t c = 0; c < r->nclasses; c++)
-        csv_cstr(w, r->classes[c]);
-    csv_end_row(w);
-    for (size_t a = 0; a < r->nclasses; a++) {
-        csv_cstr(w, r->classes[a]);
-        for (size_t b = 0; b < r->nclasses; b++)
-            csv_u64(w, r->cv.rep.confusion[a * r->nclasses + b]);
-        csv_end_row(w);
-    }
-    return csv_writer_close(w);
 }
 
 /* Parse "100,200,500" into a sorted list. */
@@ -412,7 +317,7 @@ int cmd_cv(int argc, char **argv)
             print_result(r, per_class);
         }
         if (json_path)
-            json_result(&j, r);
+            cli_json_cv(&j, r->min_flows, r->classes, &r->cv);
         if (save_path && s == 0) {
             fprintf(so.f, "row,label,fold\n");
             for (size_t i = 0; i < n; i++)
@@ -438,7 +343,8 @@ int cmd_cv(int argc, char **argv)
         json_end_object(&j);
         fputc('\n', jo.f);
     }
-    if (conf_path && res[nsweep - 1].done && write_confusion(&res[nsweep - 1], co.f) < 0)
+    if (conf_path && res[nsweep - 1].done && 
+        cli_write_confusion(co.f, res[nsweep - 1].classes, &res[nsweep - 1].cv) < 0)
         goto fail_all;
     rc = EXIT_OK;
     if ((json_path && outfile_commit(&jo, "cv") < 0) | (conf_path && outfile_commit(&co, "cv") < 0) |
