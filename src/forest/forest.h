@@ -74,4 +74,14 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, sn
 
 void forest_free(forest *m);
 
+/* Tree t in Graphviz dot form, limited to max_depth levels below the root
+ * (0 = the whole tree): an inner node at the limit gets one "(...)" child
+ * standing for the subtree left out, so a figure of a deep tree stays
+ * readable.  filled: nodes coloured by their majority class, stronger the
+ * purer they are.  With more than 6 classes a node shows its top class's
+ * share instead of every count.  Returns 0 or -1 (bad t or max_depth,
+ * out of memory, write error). */
+int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
+                            const char *const *classes, int max_depth, int filled, FILE *out);
+
 #endif
