@@ -4,7 +4,8 @@
 # missing; does nothing otherwise.
 set -e
 PKGS="build-essential clang libclang-rt-14-dev pkg-config libpcap-dev libpsl-dev publicsuffix libssl-dev
-      libopenblas-dev valgrind openssl python3 python3-dpkt python3-numpy python3-cryptography"
+      libopenblas-dev valgrind openssl python3 python3-dpkt python3-numpy python3-cryptography
+      gnuplot-nox graphviz chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

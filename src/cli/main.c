@@ -18,6 +18,7 @@ static const struct {
     {"classify", cmd_classify, "model + capture or interface -> one verdict per flow (JSON lines)"},
     {"inspect", cmd_inspect, "show a model: classes, features, importances, a tree as dot"},
     {"synth", cmd_synth, "write a deterministic synthetic capture of TLS flows"},
+    {"report", cmd_report, "run directory -> one self-contained HTML page with the figures"},
 };
 
 static void usage(FILE *f)

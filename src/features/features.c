@@ -3,7 +3,17 @@
  * Why the care with arithmetic: the figures must equal the reference's
  * (numpy) to the last bits where possible.  Sums of integer sizes are kept
  * in integers and divided once; variances are two-pass in timestamp order;
- * percentiles use numpy's lerp, which switches formula at t = 0.5. */
+ * percentiles use numpy's lerp, which switches formula at t = 0.5.
+ *
+ * Why the statistics sort integers: sizes are integers, and inter-arrival
+ * times are integer nanosecond differences divided by 1e9, a conversion
+ * that keeps their order, so sorting the integers and converting the few
+ * values a percentile reads gives the very numbers sorting the doubles
+ * did, without the mispredicted compares of a comparison sort (sorting was
+ * the largest cost of extraction after reading).  Short arrays use
+ * insertion sort, longer ones an LSD radix sort over the bytes that differ
+ * between keys; the sorted sizes of all packets are the merge of the
+ * forward and backward ones. */
 #include "features.h"
 
 #include <math.h>
@@ -22,10 +32,10 @@ struct feat_ws {
     int64_t *dts;
     uint32_t *dsize, *dpay;
     uint8_t *dfwd;
-    /* scratch for statistics */
+    /* scratch for statistics: keys in timestamp order, sorted forward,
+     * backward and merged keys, the radix sort's second buffer */
     size_t dcap;
-    double *d1;
-    int64_t *t1;
+    uint64_t *k1, *kf, *kb, *ka, *ktmp;
 };
 
 feat_ws *feat_ws_new(void)
@@ -47,8 +57,11 @@ void feat_ws_free(feat_ws *ws)
     free(ws->dsize);
     free(ws->dpay);
     free(ws->dfwd);
-    free(ws->d1);
-    free(ws->t1);
+    free(ws->k1);
+    free(ws->kf);
+    free(ws->kb);
+    free(ws->ka);
+    free(ws->ktmp);
     free(ws);
 }
 
@@ -82,14 +95,13 @@ static int ws_reserve_scratch(feat_ws *ws, size_t n)
     size_t c = ws->dcap ? ws->dcap : 64;
     while (c < n)
         c *= 2;
-    double *d = realloc(ws->d1, c * sizeof *d);
-    if (!d)
-        return -1;
-    ws->d1 = d;
-    int64_t *t = realloc(ws->t1, c * sizeof *t);
-    if (!t)
-        return -1;
-    ws->t1 = t;
+    uint64_t **bufs[] = {&ws->k1, &ws->kf, &ws->kb, &ws->ka, &ws->ktmp};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
+        uint64_t *q = realloc(*bufs[i], c * sizeof *q);
+        if (!q)
+            return -1;
+        *bufs[i] = q;
+    }
     ws->dcap = c;
     return 0;
 }
@@ -184,9 +196,10 @@ const char *feat_window_name(int i)
     return i >= 0 && i < FEAT_NWINDOW ? window_names[i] : NULL;
 }
 
-/* numpy.percentile(s, 100*q, method='linear') on sorted s, including
- * numpy's _lerp, which computes from the upper end when t >= 0.5. */
-static double pct(const double *s, size_t n, double q)
+/* numpy.percentile(s, 100*q, method='linear') on sorted keys s, read as
+ * numbers by val (which must keep their order), including numpy's _lerp,
+ * which computes from the upper end when t >= 0.5. */
+static double pct(const uint64_t *s, size_t n, double q, double (*val)(uint64_t))
 {
     if (n == 0)
         return 0.0;
@@ -195,22 +208,26 @@ static double pct(const double *s, size_t n, double q)
     size_t lo = (size_t)lo_f;
     double t = pos - lo_f;
     if (lo >= n - 1)
-        return s[n - 1];
-    double a = s[lo], b = s[lo + 1], d = b - a;
+        return val(s[n - 1]);
+    double a = val(s[lo]), b = val(s[lo + 1]), d = b - a;
     if (t >= 0.5)
         return b - d * (1.0 - t);
     return a + d * t;
 }
 
-/* Sort doubles ascending: insertion sort for short runs, otherwise a
- * quicksort with median-of-three pivots that recurses into the smaller part
- * and falls back to heapsort if it gets too deep (so no input is
- * quadratic).  Inlined comparisons make it several times faster than qsort
- * on the per-flow arrays, which is where extraction spends its sorting. */
-static void insertion_sort(double *v, size_t n)
+/* A size as a number. */
+static double size_val(uint64_t k) { return (double)k; }
+
+/* An inter-arrival time key (nanoseconds, offset by 2^63 so that
+ * negative differences, which sorted timestamps never give, would still
+ * sort first) in seconds, as the reference computes it. */
+#define IAT_BIAS ((uint64_t)1 << 63)
+static double iat_val(uint64_t k) { return (double)(int64_t)(k - IAT_BIAS) / 1e9; }
+
+static void insertion_sort(uint64_t *v, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
-        double x = v[i];
+        uint64_t x = v[i];
         size_t j = i;
         while (j > 0 && v[j - 1] > x) {
             v[j] = v[j - 1];
@@ -220,132 +237,118 @@ static void insertion_sort(double *v, size_t n)
     }
 }
 
-static void sift_down(double *v, size_t i, size_t n)
+/* Sort v[0..n) ascending (tmp: n more).  LSD radix sort, one counting pass
+ * per byte that is not the same in every key: packet sizes differ in two
+ * bytes, nanosecond gaps in four or five. */
+static void sort_keys(uint64_t *v, uint64_t *tmp, size_t n)
 {
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && v[c + 1] > v[c])
-            c++;
-        if (!(v[c] > v[i]))
-            return;
-        double t = v[c];
-        v[c] = v[i];
-        v[i] = t;
-        i = c;
+    if (n <= 32) {
+        insertion_sort(v, n);
+        return;
     }
-}
-
-static void heap_sort(double *v, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(v, i, n);
-    for (size_t e = n; e-- > 1;) {
-        double t = v[0];
-        v[0] = v[e];
-        v[e] = t;
-        sift_down(v, 0, e);
+    uint64_t all_or = 0, all_and = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++) {
+        all_or |= v[i];
+        all_and &= v[i];
     }
-}
-
-static void sort_doubles_depth(double *v, size_t n, int depth)
-{
-    while (n > 24) {
-        if (depth-- == 0) {
-            heap_sort(v, n);
-            return;
+    uint64_t differ = all_or ^ all_and;
+    uint64_t *src = v, *dst = tmp;
+    for (int sh = 0; sh < 64; sh += 8) {
+        if (!((differ >> sh) & 0xff))
+            continue;
+        size_t cnt[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            cnt[(src[i] >> sh) & 0xff]++;
+        size_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[b];
+            cnt[b] = sum;
+            sum += c;
         }
-        double a = v[0], b = v[n / 2], c = v[n - 1];
-        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < piv)
-                i++;
-            while (v[j] > piv)
-                j--;
-            if (i >= j)
-                break;
-            double t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        size_t left = j + 1;    /* v[0..j] <= piv <= v[j+1..n) */
-        if (left < n - left) {
-            sort_doubles_depth(v, left, depth);
-            v += left;
-            n -= left;
-        } else {
-            sort_doubles_depth(v + left, n - left, depth);
-            n = left;
-        }
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(src[i] >> sh) & 0xff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
     }
-    insertion_sort(v, n);
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
 }
 
-static void sort_doubles(double *v, size_t n)
-{
-    int depth = 0;
-    for (size_t m = n; m; m >>= 1)
-        depth += 2;
-    sort_doubles_depth(v, n, depth);
-}
-
-/* [num,] p25, p50, p75, max, mean, var of the values of v selected by dir
- * (dir 2: all).  which: 0 sizes, 1 payloads. */
-static double *size_stats(feat_ws *ws, const feat_view *v, int dir, int which,
-                          int with_num, double *out)
+/* Sizes (which: 0 packet sizes, 1 payloads) of the packets of v sent in
+ * direction dir, in timestamp order, into k; their count, and their sum
+ * in *sum. */
+static size_t gather_sizes(const feat_view *v, int dir, int which, uint64_t *k, int64_t *sum)
 {
     const uint32_t *x = which ? v->pay : v->size;
     size_t m = 0;
-    int64_t sum = 0;
+    int64_t s = 0;
     for (size_t i = 0; i < v->n; i++) {
-        if (dir != 2 && v->fwd[i] != dir)
+        if (v->fwd[i] != dir)
             continue;
-        ws->d1[m++] = x[i];
-        sum += x[i];
+        k[m++] = x[i];
+        s += x[i];
     }
+    *sum = s;
+    return m;
+}
+
+/* [num,] p25, p50, p75, max, mean, var of m sizes: k in timestamp order
+ * (for the variance), sorted the same values ascending. */
+static double *size_stats(const uint64_t *k, const uint64_t *sorted, size_t m, int64_t sum,
+                          int with_num, double *out)
+{
     double mean = 0.0, var = 0.0;
     if (m) {
         mean = (double)sum / (double)m;
         /* Two passes over the values in timestamp order, like the
-         * reference; d1 still holds them unsorted here. */
+         * reference. */
         double acc = 0.0;
         for (size_t i = 0; i < m; i++) {
-            double dlt = ws->d1[i] - mean;
+            double dlt = (double)k[i] - mean;
             acc += dlt * dlt;
         }
         var = acc / (double)m;
     }
-    sort_doubles(ws->d1, m);
     if (with_num)
         *out++ = (double)m;
-    *out++ = pct(ws->d1, m, 0.25);
-    *out++ = pct(ws->d1, m, 0.5);
-    *out++ = pct(ws->d1, m, 0.75);
-    *out++ = m ? ws->d1[m - 1] : 0.0;
+    *out++ = pct(sorted, m, 0.25, size_val);
+    *out++ = pct(sorted, m, 0.5, size_val);
+    *out++ = pct(sorted, m, 0.75, size_val);
+    *out++ = m ? (double)sorted[m - 1] : 0.0;
     *out++ = mean;
     *out++ = var;
     return out;
+}
+
+/* Sizes of one direction: gathered, sorted into `sorted`, described. */
+static double *dir_size_stats(feat_ws *ws, const feat_view *v, int dir, int which, int with_num,
+                              uint64_t *sorted, size_t *m_out, double *out)
+{
+    int64_t sum;
+    size_t m = gather_sizes(v, dir, which, ws->k1, &sum);
+    memcpy(sorted, ws->k1, m * sizeof *sorted);
+    sort_keys(sorted, ws->ktmp, m);
+    *m_out = m;
+    return size_stats(ws->k1, sorted, m, sum, with_num, out);
 }
 
 static double *iat_stats(feat_ws *ws, const feat_view *v, int dir, double *out)
 {
     size_t m = 0, k = 0;
     int64_t prev = 0;
+    uint64_t *d = ws->k1;
     for (size_t i = 0; i < v->n; i++) {
         if (dir != 2 && v->fwd[i] != dir)
             continue;
         if (k++)
-            ws->d1[m++] = (double)(v->ts[i] - prev) / 1e9;
+            d[m++] = (uint64_t)(v->ts[i] - prev) + IAT_BIAS;
         prev = v->ts[i];
     }
-    sort_doubles(ws->d1, m);
-    *out++ = pct(ws->d1, m, 0.25);
-    *out++ = pct(ws->d1, m, 0.5);
-    *out++ = pct(ws->d1, m, 0.75);
+    sort_keys(d, ws->ktmp, m);
+    *out++ = pct(d, m, 0.25, iat_val);
+    *out++ = pct(d, m, 0.5, iat_val);
+    *out++ = pct(d, m, 0.75, iat_val);
     return out;
 }
 
@@ -354,14 +357,28 @@ int feat_stats(feat_ws *ws, const feat_view *v, double out[FEAT_NSTATS])
     if (ws_reserve_scratch(ws, v->n + 1) < 0)
         return -1;
     double *o = out;
-    o = size_stats(ws, v, 1, 0, 1, o);
-    o = size_stats(ws, v, 0, 0, 1, o);
-    o = size_stats(ws, v, 2, 0, 1, o);
+    size_t mf, mb;
+    o = dir_size_stats(ws, v, 1, 0, 1, ws->kf, &mf, o);
+    o = dir_size_stats(ws, v, 0, 0, 1, ws->kb, &mb, o);
+    /* All packets: sorted = the merge of the two sorted directions. */
+    size_t i = 0, j = 0, q = 0;
+    while (i < mf && j < mb)
+        ws->ka[q++] = ws->kb[j] < ws->kf[i] ? ws->kb[j++] : ws->kf[i++];
+    while (i < mf)
+        ws->ka[q++] = ws->kf[i++];
+    while (j < mb)
+        ws->ka[q++] = ws->kb[j++];
+    int64_t sum = 0;
+    for (size_t r = 0; r < v->n; r++) {
+        ws->k1[r] = v->size[r];
+        sum += v->size[r];
+    }
+    o = size_stats(ws->k1, ws->ka, v->n, sum, 1, o);
     o = iat_stats(ws, v, 1, o);
     o = iat_stats(ws, v, 0, o);
     o = iat_stats(ws, v, 2, o);
-    o = size_stats(ws, v, 1, 1, 0, o);
-    o = size_stats(ws, v, 0, 1, 0, o);
+    o = dir_size_stats(ws, v, 1, 1, 0, ws->kf, &mf, o);
+    o = dir_size_stats(ws, v, 0, 1, 0, ws->kb, &mb, o);
     return o == out + FEAT_NSTATS ? 0 : -1;
 }
 
