@@ -258,6 +258,11 @@ static void head(ctx *c)
         h_text(f, r->label);
         fputs("</td></tr>\n", f);
     }
+    if (r->options) {
+        fputs("<tr><th>options</th><td><code>", f);
+        h_text(f, r->options);
+        fputs("</code></td></tr>\n", f);
+    }
     if (r->folds >= 0 || r->seed >= 0) {
         fputs("<tr><th>cross-validation</th><td>", f);
         if (r->folds >= 0)

@@ -350,6 +350,7 @@ static int load_run(loader *L, const json_value *root)
     if (get_str(L, root, "kind", "", 0, &r->kind) < 0 || get_str(L, root, "label", "", 0, &r->label) < 0 ||
         get_str(L, root, "tool", "", 0, &r->tool) < 0 ||
         get_str(L, root, "version", "", 0, &r->version) < 0 ||
+        get_str(L, root, "options", "", 0, &r->options) < 0 ||
         get_uint(L, root, "folds", "", 0, &r->folds) < 0 ||
         get_uint(L, root, "seed", "", 0, &r->seed) < 0 ||
         member(L, root, "captures", "", JSON_ARRAY, 0, 0, &caps) < 0)
@@ -437,6 +438,7 @@ void results_free(run_results *r)
     free(r->label);
     free(r->tool);
     free(r->version);
+    free(r->options);
     free(r->table);
     free(r->table_name);
     free(r->packets_table);

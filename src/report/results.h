@@ -49,6 +49,7 @@ typedef struct run_results {
     char *dir;                  /* the run directory as given */
     char *json_path;            /* DIR/results.json */
     char *kind, *label, *tool, *version;    /* NULL when not given */
+    char *options;              /* how the models were run, free text */
     char **captures;
     size_t ncaptures;
     int64_t folds, seed;        /* -1 when not given */

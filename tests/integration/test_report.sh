@@ -48,6 +48,7 @@ for t in (25, 30, 35):
             cell[k] = res[k]
         cells.append(cell)
 doc = {"tool": "snitch", "version": "test", "kind": "flows", "captures": ["cap.pcap"],
+       "options": "--trees 20 --folds 5 --seed 1",
        "label": "clean", "folds": 5, "seed": 1, "table": "flows.csv",
        "packets_table": "packets.csv", "forest_model": "forest.snm",
        "models": models, "thresholds": [thr[t] for t in sorted(thr)], "cells": cells}
@@ -117,6 +118,7 @@ has confusion-best-model "$H" "most accurate model at the largest threshold, B: 
 has histogram-from-packets "$H" "Packets received \(server to client\) in the 10 ms before each packet"
 has importance-top-20 "$H" "The 20 most important of the forest&#39;s 42 features"
 has tree-depth-3 "$H" "its first 3 levels"
+has run-options "$H" "<th>options</th><td><code>--trees 20 --folds 5 --seed 1</code>"
 grep -q '(\.\.\.)' "$H" && ok "tree-marks-cut-subtrees" || bad "tree-marks-cut-subtrees"
 
 # options: fewer classes, a deeper tree; --force; standard output

@@ -42,7 +42,7 @@ static const char good_results[] =
     "{\n"
     "  \"tool\": \"snitch\", \"version\": \"0.1\", \"kind\": \"flows\",\n"
     "  \"captures\": [\"a.pcap\", \"b.pcap\"], \"label\": \"clean\", \"folds\": 10, \"seed\": 1,\n"
-    "  \"table\": \"flows.csv\",\n"
+    "  \"table\": \"flows.csv\", \"options\": \"--trees 20\",\n"
     "  \"models\": [ {\"id\": \"A\", \"name\": \"Ensemble B + C\", \"spec\": \"ensemble:rf+cnn_rnn/size\"},\n"
     "              {\"id\": \"B\"} ],\n"
     "  \"thresholds\": [ {\"min_flows\": 200, \"classes\": 9, \"flows\": 4000},\n"
@@ -82,6 +82,7 @@ static void test_results_good(void)
         return;
     }
     CHECK_EQ_STR(r.kind, "flows");
+    CHECK_EQ_STR(r.options, "--trees 20");
     CHECK_EQ_INT(r.ncaptures, 2);
     CHECK_EQ_INT(r.folds, 10);
     CHECK_EQ_STR(r.table_name, "flows.csv");
