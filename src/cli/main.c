@@ -4,7 +4,6 @@
 
 #include "cli.h"
 
-#define SNITCH_VERSION "0.1.0"
 
 static const struct {
     const char *name;
@@ -17,6 +16,7 @@ static const struct {
     {"predict", cmd_predict, "model + feature table -> predictions (CSV)"},
     {"classify", cmd_classify, "model + capture or interface -> one verdict per flow (JSON lines)"},
     {"inspect", cmd_inspect, "show a model: classes, features, importances, a tree as dot"},
+    {"experiment", cmd_experiment, "the seeds' studies: every model x threshold, Table 1"},
     {"synth", cmd_synth, "write a deterministic synthetic capture of TLS flows"},
     {"report", cmd_report, "run directory -> one self-contained HTML page with the figures"},
 };
