@@ -8,22 +8,26 @@
 # Prints packets/s, the ratio to (a), and peak memory (max RSS).
 #
 #   bench/extract/run.sh [SIZE]      SIZE of the generated capture (default 1G)
-# Environment: BENCH_DIR (default bench/out), SKIP_SLOW=1 skips (c) and (d).
+# Environment: BENCH_DIR (default bench/out), SKIP_SLOW=1 skips (c) and (d),
+# SNITCH: the binary to time (default ./snitch, built first).
 set -eu
 cd "$(dirname "$0")/../.."
 size="${1:-1G}"
 out="${BENCH_DIR:-bench/out}"
 mkdir -p "$out"
 SHARED="${SHARED:-../shared}"
-make -s snitch
+if [ -z "${SNITCH:-}" ]; then
+    make -s snitch
+    SNITCH=./snitch
+fi
 cc -O2 -Wall -Wextra -Werror -o "$out/bare_loop" bench/extract/bare_loop.c -lpcap
 cap="$out/bench-$size.pcap"
 if [ ! -f "$cap" ]; then
     echo "generating $cap (snitch synth --size $size --seed 42)" >&2
-    ./snitch synth -o "$cap" --size "$size" --seed 42 --classes 50
+    "$SNITCH" synth -o "$cap" --size "$size" --seed 42 --classes 50
 fi
 npk=$("$out/bare_loop" "$cap" | sed -E 's/.*packets=([0-9]+).*/\1/')
-bytes=$(stat -c %s "$cap")
+bytes=$(stat -L -c %s "$cap")
 cat "$cap" >/dev/null   # warm the page cache: every contender reads from memory
 
 # measure NAME CMD...: run on core 0, record wall seconds and max RSS
@@ -36,7 +40,7 @@ measure() {
     wall[$name]=$w; rss[$name]=$m
 }
 measure a "$out/bare_loop" "$cap"
-measure b ./snitch extract -q -r "$cap" --features stats,seq --all-flows -o "$out/flows.csv" --force
+measure b "$SNITCH" extract -q -r "$cap" --features stats,seq --all-flows -o "$out/flows.csv" --force
 measure a2 "$out/bare_loop" "$cap"          # again, to show the noise
 if [ "${SKIP_SLOW:-0}" != 1 ]; then
     if command -v tshark >/dev/null; then

@@ -351,13 +351,13 @@ int cmd_classify(int argc, char **argv)
         label_spec = cx.m->label_mode[0] ? cx.m->label_mode : "sni";
     labeler *lab = labeler_new(label_spec, &e);
     cx.ws = feat_ws_new();
-    /* Files: predict up to 8192 flows at a time (a tree is brought into
-     * cache once per batch: with 200 deep trees, 512 at a time took twice
-     * as long), fewer with many classes so the probabilities stay within
-     * 16 MB.  Live: each flow at once, the verdict must not wait for
-     * others. */
-    size_t p_rows = ((size_t)1 << 21) / (cx.m->nclasses ? cx.m->nclasses : 1);
-    cx.cap = iface ? 1 : p_rows > 8192 ? 8192 : p_rows < 64 ? 64 : p_rows;
+    /* Files: predict up to 4096 flows at a time (a tree is brought into
+     * cache once per batch: with 200 deep trees, 512 at a time took 1.5x
+     * as long; 8192 gained nothing more but memory), fewer with many
+     * classes so the probabilities stay within 8 MB.  Live: each flow at
+     * once, the verdict must not wait for others. */
+    size_t p_rows = ((size_t)1 << 20) / (cx.m->nclasses ? cx.m->nclasses : 1);
+    cx.cap = iface ? 1 : p_rows > 4096 ? 4096 : p_rows < 64 ? 64 : p_rows;
     cx.threads = 1;
     cx.batch = calloc(cx.cap, sizeof *cx.batch);
     cx.x = malloc(cx.cap * cx.m->nfeat * sizeof *cx.x);
