@@ -1834,3 +1834,118 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, sn
     }
     return m;
 }
+
+/* ---- Graphviz, depth-limited (snitch report) ---------------------------- */
+
+/* Fill colours by majority class: a qualitative palette, repeated past its
+ * end (more classes than colours tell apart anyway). */
+static const char *const dot_fill[] = {
+    "1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f",
+    "bcbd22", "17becf", "aec7e8", "ffbb78", "98df8a", "ff9896", "c5b0d5", "c49c94",
+    "f7b6d2", "c7c7c7", "dbdb8d", "9edae5",
+};
+
+int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
+                            const char *const *classes, int max_depth, int filled, FILE *out)
+{
+    if (!m || t < 0 || t >= m->ntrees || !out || max_depth < 0)
+        return -1;
+    const ftree *tr = &m->tree[t];
+    size_t k = (size_t)m->k;
+    /* Class weights per node as forest_tree_dot rebuilds them; depths in
+     * one forward pass (children follow their parent). */
+    double *d = calloc((size_t)tr->nn * k, sizeof *d);
+    int *depth = calloc(tr->nn, sizeof *depth);
+    if (!d || !depth) {
+        free(d);
+        free(depth);
+        return -1;
+    }
+    for (uint32_t i = tr->nn; i-- > 0;) {
+        const fnode *nd = &tr->node[i];
+        double *di = d + (size_t)i * k;
+        if (is_leaf(tr->node, i)) {
+            const uint32_t *cls;
+            const double *pv;
+            uint32_t c1;
+            double p1;
+            uint32_t cnt = leaf_dist(tr, nd, &cls, &pv, &c1, &p1);
+            for (uint32_t q = 0; q < cnt; q++)
+                di[cls[q]] = pv[q] * tr->wn[i];
+        } else {
+            const double *dl = d + (size_t)nd->left * k, *dr = d + (size_t)nd->right * k;
+            for (size_t c = 0; c < k; c++)
+                di[c] = dl[c] + dr[c];
+        }
+    }
+    for (uint32_t i = 0; i < tr->nn; i++)
+        if (!is_leaf(tr->node, i))
+            depth[tr->node[i].left] = depth[tr->node[i].right] = depth[i] + 1;
+    fprintf(out, "digraph Tree {\nnode [shape=box, style=\"%s\", fontname=\"helvetica\"] ;\n"
+                 "edge [fontname=\"helvetica\"] ;\n",
+            filled ? "filled, rounded" : "rounded");
+    for (uint32_t i = 0; i < tr->nn; i++) {
+        if (max_depth && depth[i] > max_depth)
+            continue;
+        const fnode *nd = &tr->node[i];
+        const double *di = d + (size_t)i * k;
+        size_t top = 0;
+        double sum = 0, second = 0;
+        for (size_t c = 0; c < k; c++) {
+            sum += di[c];
+            if (di[c] > di[top])
+                top = c;
+        }
+        for (size_t c = 0; c < k; c++)
+            if (c != top && di[c] > second)
+                second = di[c];
+        fprintf(out, "%u [label=\"", i);
+        if (!is_leaf(tr->node, i)) {
+            put_feature(out, features, nd->feat);
+            fputs(" <= ", out);
+            put_float(out, nd->thr);
+            fputs("\\n", out);
+        }
+        fprintf(out, "gini = %.3f\\nsamples = %u\\nvalue = ", tr->imp[i], tr->nsamp[i]);
+        if (k <= 6) {
+            fputc('[', out);
+            for (size_t c = 0; c < k; c++)
+                fprintf(out, "%s%.4g", c ? ", " : "", di[c]);
+            fputc(']', out);
+        } else {
+            fprintf(out, "%.1f%% in the top class", sum > 0 ? 100.0 * di[top] / sum : 0.0);
+        }
+        fputs("\\nclass = ", out);
+        put_class(out, classes, (int)top);
+        fputc('"', out);
+        if (filled) {
+            /* Stronger colour for purer nodes, as scikit-learn draws them:
+             * the lead of the top class over the runner-up. */
+            double p1 = sum > 0 ? di[top] / sum : 0, p2 = sum > 0 ? second / sum : 0;
+            double a = p2 < 1 ? (p1 - p2) / (1 - p2) : 0;
+            int alpha = (int)(a * 255 + 0.5);
+            alpha = alpha < 0 ? 0 : alpha > 255 ? 255 : alpha;
+            fprintf(out, ", fillcolor=\"#%s%02x\"", dot_fill[top % (sizeof dot_fill / sizeof *dot_fill)],
+                    alpha);
+        }
+        fputs("] ;\n", out);
+        /* An inner node at the limit: one marker for the subtree left out. */
+        if (!is_leaf(tr->node, i) && max_depth && depth[i] == max_depth)
+            fprintf(out, "c%u [label=\"(...)\", shape=plaintext, style=\"\"] ;\n%u -> c%u ;\n", i, i, i);
+    }
+    for (uint32_t i = 0; i < tr->nn; i++) {
+        const fnode *nd = &tr->node[i];
+        if (is_leaf(tr->node, i) || (max_depth && depth[i] >= max_depth))
+            continue;
+        if (i == 0) {
+            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=45, headlabel=\"True\"] ;\n", nd->left);
+            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=-45, headlabel=\"False\"] ;\n", nd->right);
+        } else {
+            fprintf(out, "%u -> %u ;\n%u -> %u ;\n", i, nd->left, i, nd->right);
+        }
+    }
+    fputs("}\n", out);
+    free(d);
+    free(depth);
+    return ferror(out) ? -1 : 0;
+}
