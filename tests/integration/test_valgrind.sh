@@ -1,7 +1,8 @@
 #!/bin/bash
-# test_valgrind.sh - snitch extract under valgrind (memcheck): no invalid
-# access, no uninitialised use, no leak, on captures that exercise TCP
-# reassembly, QUIC, tunnels, errors and every feature mode.
+# test_valgrind.sh - snitch under valgrind (memcheck): no invalid access,
+# no uninitialised use, no leak: extract on captures that exercise TCP
+# reassembly, QUIC, tunnels, errors and every feature mode; an ensemble of
+# a forest and a network through train, predict, classify and inspect.
 set -u
 cd "$(dirname "$0")/../.."
 SNITCH="${SNITCH:-$PWD/build/rel/snitch}"
@@ -29,6 +30,14 @@ vg synth-evict extract -q -r "$work/s.pcap" -o "$work/c.csv" --max-flows 3 --all
 vg synth-write extract -q -r "$work/s.pcap" -o "$work/s2.pcap" --force
 vg synth synth -o "$work/t.pcap" --flows 30
 vg missing-input extract -q -r "$work/nope.pcap" -o "$work/d.csv"
+# a forest + GRU ensemble: training, saving, loading, predicting, classify
+# (a small GRU: the CNN-RNN's convolutions are too slow under valgrind and
+# run under ASan in the unit tests instead)
+vg train-ensemble train "$work/a.csv" --model ensemble:rf+gru/size+dir --gru-units 8 --trees 5 \
+    --epochs 2 -o "$work/e.snm" -q
+vg predict-ensemble predict "$work/e.snm" "$work/a.csv" -o "$work/p.csv"
+vg classify-ensemble classify -m "$work/e.snm" -r "$work/s.pcap" -o "$work/v.jsonl" -q
+vg inspect-ensemble inspect "$work/e.snm"
 if [ -d "$SHARED/data/public/pcap" ]; then
     P="$SHARED/data/public/pcap"
     vg public-quic extract -q -r "$P/ja4__tls3.pcapng" -o "$work/e.csv" --all-flows --features stats,seq
