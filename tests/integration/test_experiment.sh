@@ -47,6 +47,16 @@ assert res['thresholds'][0] == {'min_flows': 0, 'classes': 5, 'flows': res['thre
 assert res['forest_model'] == 'forest.snm' and res['kind'] == 'flows'
 PY
 
+# the report draws this run (the report's own test covers the page in depth)
+if command -v gnuplot >/dev/null; then
+    expect report-of-run 0 "$SNITCH" report "$R" -o "$work/report.html"
+    n_svg=$(grep -o '<svg' "$work/report.html" | wc -l)
+    [ "$n_svg" -ge 6 ] && ok "report-has-figures" || bad "report-has-figures ($n_svg)"
+    has report-table1-model "$work/report.html" "CNN-RNN \(Packet\)"
+else
+    echo "SKIP report of the run: gnuplot not installed"
+fi
+
 # resume: nothing recomputed, the same results
 cp "$R/results.json" "$work/first.json"
 touch -d '2001-01-01' "$R/cells/K_96.json"
