@@ -1,7 +1,9 @@
 #!/bin/sh
 # demo.sh - the main job on generated sample data, no network: write a
 # synthetic capture of TLS flows of 12 services, extract the labeled feature
-# tables, and show what came out.  Run by `make demo`.
+# tables, cross-validate and train the forest, a CNN-RNN and the paper's
+# ensemble, classify the capture, run a small experiment and draw its
+# report.  Run by `make demo`.
 set -e
 cd "$(dirname "$0")/.."
 D=demo
@@ -33,11 +35,19 @@ echo
 echo "== 7. classify the capture with the ensemble: one verdict per flow (snitch classify)"
 ./snitch classify -m $D/ensemble.snm -r $D/sample.pcap -o $D/verdicts.jsonl --force
 echo
+echo "== 8. the paper's study in one command, then a page to look at (snitch experiment + report):"
+echo "      forest B, CNN-RNN K and ensemble A at two thresholds, 3 folds, short training"
+./snitch experiment -r $D/sample.pcap -o $D/run --models B,K,A --min-flows 0,240 --folds 3 \
+    --epochs 3 --trees 50 --force -q
+cat $D/run/table1.txt | sed -n '1,8p'
+./snitch report $D/run -o $D/report.html --force
+echo
 echo "== results"
 printf '  %-22s %8s rows  %s\n' "$D/flows.csv" "$(($(wc -l <$D/flows.csv) - 1))" "one row per flow"
 printf '  %-22s %8s rows  %s\n' "$D/packets.csv" "$(($(wc -l <$D/packets.csv) - 1))" "one row per packet"
 printf '  %-22s %8s rows  %s\n' "$D/predictions.csv" "$(($(wc -l <$D/predictions.csv) - 1))" "label, probability, top 3 per flow"
 printf '  %-22s %8s rows  %s\n' "$D/verdicts.jsonl" "$(wc -l <$D/verdicts.jsonl)" "classify: one JSON verdict per flow"
+echo "  $D/report.html (open it in a browser), $D/run/results.json, $D/run/table1.txt"
 echo "  $D/cv.json, $D/cv_cnn_rnn.json, $D/confusion.csv, $D/model.snm, $D/ensemble.snm, $D/tree.dot"
 echo
 echo "  flows per label:"
