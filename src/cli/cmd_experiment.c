@@ -397,14 +397,29 @@ int cmd_experiment(int argc, char **argv)
 
     /* What makes two runs the same experiment: resuming is only allowed
      * into a directory whose config.txt says exactly this. */
-    char desc[1024], cfg[4096];
+    char desc[1024], cfg[8192];
+    /* described as a forest + network spec so every training option (the
+     * forest's and the networks') is part of the text */
+    mo.model = "ensemble:rf+cnn_rnn/size";
     model_opts_finish(&mo, "experiment");
     cli_describe_model(&mo, x.packets ? "packets.csv" : "flows.csv", desc, sizeof desc);
+    {
+        /* keep the options, not the describing spec and its weights */
+        char *opt = strstr(desc, " trees=");
+        if (opt)
+            memmove(desc, opt + 1, strlen(opt + 1) + 1);
+    }
     size_t at = (size_t)snprintf(cfg, sizeof cfg, "snitch experiment\nkind=%s\nlabel=%s\nfolds=%llu\n"
                                  "options=%s\ncaptures=", x.packets ? "packets" : "flows", label,
                                  (unsigned long long)folds, desc);
-    for (size_t i = 0; i < ncaps && at < sizeof cfg; i++)
-        at += (size_t)snprintf(cfg + at, sizeof cfg - at, "%s%s", i ? " " : "", caps[i]);
+    /* a capture rewritten since (size or time) is another experiment */
+    for (size_t i = 0; i < ncaps && at < sizeof cfg; i++) {
+        struct stat st;
+        int have = stat(caps[i], &st) == 0;
+        at += (size_t)snprintf(cfg + at, sizeof cfg - at, "%s%s (%lld bytes, mtime %lld)",
+                               i ? " " : "", caps[i], have ? (long long)st.st_size : -1LL,
+                               have ? (long long)st.st_mtime : -1LL);
+    }
     if (at < sizeof cfg)
         snprintf(cfg + at, sizeof cfg - at, "\n");
     if (mkdir(x.dir, 0777) < 0 && errno != EEXIST) {
@@ -605,8 +620,9 @@ int cmd_experiment(int argc, char **argv)
         outfile of;
         if (m) {
             m->label_mode = strdup(label);
-            cli_describe_model(&fm, x.packets ? "packets.csv" : "flows.csv", desc, sizeof desc);
-            m->description = strdup(desc);
+            char fdesc[1024];
+            cli_describe_model(&fm, x.packets ? "packets.csv" : "flows.csv", fdesc, sizeof fdesc);
+            m->description = strdup(fdesc);
         }
         if (!m || model_save(m, &img, &e) < 0 || outfile_open(&of, "experiment", fpath, 1) < 0 ||
             fwrite(img.p, 1, img.len, of.f) != img.len || outfile_commit(&of, "experiment") < 0) {

@@ -77,6 +77,13 @@ cp "$R/results.json" "$work/before.json"
 expect other-options-refused 1 "$SNITCH" experiment -r "$work/s.pcap" -o "$R" --models B --min-flows 0 --folds 3 --trees 10
 has other-options-says "$work/err" "other options"
 cmp -s "$R/results.json" "$work/before.json" && ok "refused-run-left-files" || bad "refused-run-left-files"
+# the same options over a capture rewritten since: refused as well
+"$SNITCH" synth -o "$work/s2.pcap" --flows 500 --classes 5 --seed 12 2>/dev/null
+cp "$R/config.txt" "$work/config.before"
+touch -d '2002-02-02' "$work/s.pcap"
+expect changed-capture-refused 1 "$SNITCH" experiment -r "$work/s.pcap" -o "$R" "${XP[@]}"
+has changed-capture-says "$work/err" "other options"
+cmp -s "$R/config.txt" "$work/config.before" && ok "refused-config-kept" || bad "refused-config-kept"
 expect force-starts-over 0 "$SNITCH" experiment -r "$work/s.pcap" -o "$R" --models B --min-flows 0 --folds 3 --trees 10 --force
 [ ! -e "$R/cells/K_96.json" ] && ok "force-removed-old-cells" || bad "force-removed-old-cells"
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r['cells']) == 1" "$R/results.json" &&
