@@ -299,8 +299,9 @@ static size_t fast_double(double v, char *buf)
         }
         if (p == 17)    /* 15 and 16 were checked and failed */
             return put_digits(buf, neg, m, p, e);
-        if (k > 22 || m >= (1ull << 53))
-            return 0;   /* cannot check exactly: let printf decide */
+        if (k < 0 || k > 22 || m >= (1ull << 53))
+            return 0;   /* cannot check exactly (k < 0: the carry above
+                         * took k below zero): let printf decide */
         if ((double)m / P10D[k] == a)
             return put_digits(buf, neg, m, p, e);
     }

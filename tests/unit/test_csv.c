@@ -170,6 +170,15 @@ static void test_doubles_are_shortest(void)
     n = csv_format_double(-2.5e-05, b);
     b[n] = 0;
     CHECK_EQ_STR(b, "-2.5e-05");
+    /* rounding that carries into a new digit with no fraction digit left
+     * (found by fuzz_json_read: an index below the power table) */
+    const double carry[] = {999999999999999.9, 99999999999999.99, 9999999999999999.0,
+                            -999999999999999.9, 0.9999999999999999};
+    for (size_t i = 0; i < sizeof carry / sizeof *carry; i++) {
+        n = csv_format_double(carry[i], b);
+        b[n] = 0;
+        CHECK(strtod(b, NULL) == carry[i]);
+    }
 }
 
 static void test_timestamps(void)
