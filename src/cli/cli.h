@@ -151,6 +151,12 @@ void cli_mean_std(const double *v, int n, double *m, double *s);
 void cli_json_cv(json_writer *j, uint64_t min_flows, char *const *classes, const cv_result *r);
 void cli_json_cv_fields(json_writer *j, char *const *classes, const cv_result *r);
 int cli_write_confusion(FILE *f, char *const *classes, const cv_result *r);
+/* The rows of labels with at least min_rows rows (0: every labeled row),
+ * classes renumbered in table order: map[old class] (-1 = left out),
+ * cls[new class] (names borrowed from t), y[i] and rows[i] for the *n rows.
+ * Returns the number of classes kept.  counts from table_class_counts. */
+size_t cli_threshold_rows(const table *t, const uint64_t *counts, uint64_t min_rows, int32_t *map,
+                          char **cls, int32_t *y, size_t *rows, size_t *n);
 
 /* Monotonic seconds, for timing and progress lines. */
 double cli_now(void);

@@ -274,25 +274,12 @@ int cmd_cv(int argc, char **argv)
     for (size_t s = 0; s < nsweep; s++) {
         cell *r = &res[s];
         r->min_flows = sweep[s];
-        size_t k = 0, n = 0;
         r->classes = malloc(t.nclasses * sizeof *r->classes);
         if (!r->classes) {
             free(ysel);
             goto fail_all;
         }
-        for (size_t cl = 0; cl < t.nclasses; cl++) {
-            if (counts[cl] >= (sweep[s] ? sweep[s] : 1)) {
-                map[cl] = (int32_t)k;
-                r->classes[k++] = t.classes[cl];
-            } else {
-                map[cl] = -1;
-            }
-        }
-        for (size_t i = 0; i < t.nrows; i++)
-            if (map[t.y[i]] >= 0) {
-                ysel[n] = map[t.y[i]];
-                rows[n++] = i;
-            }
+        size_t n, k = cli_threshold_rows(&t, counts, sweep[s], map, r->classes, ysel, rows, &n);
         r->nclasses = k;
         r->nrows = n;
         if (k < 2 || n < folds) {

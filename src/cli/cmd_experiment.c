@@ -524,17 +524,7 @@ int cmd_experiment(int argc, char **argv)
     learn_progress lpg = {on_tree, on_epoch, &x};
     size_t best_th = nth;       /* the largest threshold with two classes */
     for (size_t ti = 0; ti < nth; ti++) {
-        size_t k = 0, n = 0;
-        for (size_t cl = 0; cl < t.nclasses; cl++) {
-            map[cl] = counts[cl] >= (th_list[ti] ? th_list[ti] : 1) ? (int32_t)k : -1;
-            if (map[cl] >= 0)
-                cls[k++] = t.classes[cl];
-        }
-        for (size_t i = 0; i < t.nrows; i++)
-            if (map[t.y[i]] >= 0) {
-                ysel[n] = map[t.y[i]];
-                rows[n++] = i;
-            }
+        size_t n, k = cli_threshold_rows(&t, counts, th_list[ti], map, cls, ysel, rows, &n);
         th[ti] = (thr){th_list[ti], k, n};
         if (k < 2 || n < folds) {
             fprintf(stderr, "snitch experiment: min flows %llu leaves %zu classes and %zu flows: "
@@ -600,17 +590,7 @@ int cmd_experiment(int argc, char **argv)
     /* 3. a forest on every row of the largest threshold, for the report */
     char *fpath = path_in(x.dir, "forest.snm");
     if (best_th < nth && fpath && !file_exists(fpath)) {
-        size_t k = 0, n = 0;
-        for (size_t cl = 0; cl < t.nclasses; cl++) {
-            map[cl] = counts[cl] >= (th_list[best_th] ? th_list[best_th] : 1) ? (int32_t)k : -1;
-            if (map[cl] >= 0)
-                cls[k++] = t.classes[cl];
-        }
-        for (size_t i = 0; i < t.nrows; i++)
-            if (map[t.y[i]] >= 0) {
-                ysel[n] = map[t.y[i]];
-                rows[n++] = i;
-            }
+        size_t n, k = cli_threshold_rows(&t, counts, th_list[best_th], map, cls, ysel, rows, &n);
         model_opts fm = mo;
         fm.model = "rf";
         model_opts_finish(&fm, "experiment");

@@ -1,5 +1,6 @@
-/* cvout.c - how a cross-validation result is written (JSON object,
- * confusion CSV), shared by cv and experiment so both write the same. */
+/* cvout.c - what cv and experiment share so both give the same numbers:
+ * the rows of a minimum-flows threshold, and how a cross-validation result
+ * is written (JSON object, confusion CSV). */
 #include <math.h>
 
 #include "cli.h"
@@ -103,4 +104,22 @@ int cli_write_confusion(FILE *f, char *const *classes, const cv_result *r)
         csv_end_row(w);
     }
     return csv_writer_close(w);
+}
+
+size_t cli_threshold_rows(const table *t, const uint64_t *counts, uint64_t min_rows, int32_t *map,
+                          char **cls, int32_t *y, size_t *rows, size_t *n)
+{
+    size_t k = 0;
+    *n = 0;
+    for (size_t cl = 0; cl < t->nclasses; cl++) {
+        map[cl] = counts[cl] >= (min_rows ? min_rows : 1) ? (int32_t)k : -1;
+        if (map[cl] >= 0)
+            cls[k++] = t->classes[cl];
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        if (map[t->y[i]] >= 0) {
+            y[*n] = map[t->y[i]];
+            rows[(*n)++] = i;
+        }
+    return k;
 }
