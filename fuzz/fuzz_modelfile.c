@@ -124,9 +124,13 @@ static void try_forest(const uint8_t *p, size_t len, size_t nfeat, int ncls)
 {
     snitch_err e;
     e.msg[0] = '\0';
-    forest *m = forest_load(p, len, nfeat, ncls, &e);
+    forest *m = forest_load(p, len, nfeat, ncls, 0, &e);
     if (!m) {
         CHECK(e.msg[0] != '\0');
+        snitch_err e2 = { "" };
+        forest *lean = forest_load(p, len, nfeat, ncls, FOREST_LOAD_LEAN, &e2);
+        CHECK(lean == NULL && strcmp(e.msg, e2.msg) == 0);
+        forest_free(lean);
         return;
     }
     CHECK(forest_nfeatures(m) == nfeat && forest_nclasses(m) == ncls);
@@ -148,6 +152,18 @@ static void try_forest(const uint8_t *p, size_t len, size_t nfeat, int ncls)
         }
         CHECK(sum > 1 - 1e-6 && sum < 1 + 1e-6);
     }
+    /* A lean load accepts the same input and answers the same, walking
+     * the rows both in lanes (2 rows) and one at a time. */
+    forest *lean = forest_load(p, len, nfeat, ncls, FOREST_LOAD_LEAN, &e);
+    CHECK(lean != NULL);
+    if (lean) {
+        double pl[2 * 255];
+        forest_predict_proba(lean, x, 2, pl, 1);
+        CHECK(memcmp(pl, proba, 2 * (size_t)ncls * sizeof *pl) == 0);
+        forest_predict_proba(lean, x + nfeat, 1, pl, 1);
+        CHECK(memcmp(pl, proba + ncls, (size_t)ncls * sizeof *pl) == 0);
+        forest_free(lean);
+    }
     double imp[255];
     forest_importances(m, imp);
     /* Saving is not byte-identical to the input (forest_load accepts a
@@ -156,7 +172,7 @@ static void try_forest(const uint8_t *p, size_t len, size_t nfeat, int ncls)
     mf_buf b = { 0 }, b2 = { 0 };
     forest_save(m, &b);
     if (!b.oom) {
-        forest *m2 = forest_load(b.p, b.len, nfeat, ncls, &e);
+        forest *m2 = forest_load(b.p, b.len, nfeat, ncls, 0, &e);
         CHECK(m2 != NULL);
         forest_save(m2, &b2);
         if (!b2.oom)

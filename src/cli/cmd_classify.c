@@ -337,7 +337,7 @@ int cmd_classify(int argc, char **argv)
     snitch_err e = {""};
     ctx cx;
     memset(&cx, 0, sizeof cx);
-    cx.m = model_load(mpath, &e);
+    cx.m = model_load_flags(mpath, MODEL_LOAD_LEAN, &e);
     if (!cx.m) {
         fprintf(stderr, "snitch classify: %s\n", e.msg);
         goto done;

@@ -60,7 +60,7 @@ int cmd_predict(int argc, char **argv)
     }
     const char *mpath = argv[optind], *tpath = argv[optind + 1];
     snitch_err e = {""};
-    model *m = model_load(mpath, &e);
+    model *m = model_load_flags(mpath, MODEL_LOAD_LEAN, &e);
     if (!m) {
         fprintf(stderr, "snitch predict: %s\n", e.msg);
         return EXIT_FAIL;

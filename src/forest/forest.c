@@ -242,6 +242,9 @@ struct forest {
     int k;
     int ntrees;
     ftree *tree;
+    /* Loaded with FOREST_LOAD_LEAN: the trees keep only their walking
+     * copies and leaf values (no node, nsamp, wn, imp arrays). */
+    int lean;
     /* A loaded forest: one block holding every tree's node arrays (see
      * forest_load); NULL when each tree owns its arrays. */
     char *arena;
@@ -1138,20 +1141,6 @@ static inline uint32_t step(const fnode *nd, uint32_t i, const float *row)
     return q->right ^ ((q->left ^ q->right) & go_left);
 }
 
-/* Rows r0..r1 through tr one at a time: only for trees without a walking
- * copy (too big for its 32-bit offsets) or when no scratch memory is left. */
-static void predict_plain(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
-                          size_t r1, double *proba)
-{
-    for (size_t r = r0; r < r1; r++) {
-        const float *row = x + r * f;
-        uint32_t i = 0;
-        while (!is_leaf(tr->node, i))
-            i = step(tr->node, i, row);
-        add_info(tr, leaf_info(&tr->node[i]), proba + r * k);
-    }
-}
-
 #define LANES 8
 
 /* A node of the walking copy (16 bytes, four to a cache line).  Node 0 is
@@ -1220,6 +1209,33 @@ static int build_pred(ftree *tr, size_t nfeat, arena *a)
     free(st);
     tr->pn = pn;
     return 0;
+}
+
+/* Rows r0..r1 through tr one at a time: for a single row (a live verdict:
+ * no lanes to fill), for trees without a walking copy (too big for its
+ * 32-bit offsets), or when no scratch memory is left. */
+static void predict_plain(const ftree *tr, const float *x, size_t f, size_t k, size_t r0,
+                          size_t r1, double *proba)
+{
+    if (tr->pn) {       /* the walking copy, one row at a time */
+        for (size_t r = r0; r < r1; r++) {
+            const float *row = x + r * f;
+            const pnode *q = tr->pn;
+            while (q->rel) {
+                float v = row[q->xoff / (LANES * 4u)];
+                q = (const pnode *)((const char *)q + q->rel + (v <= q->thr ? 0 : sizeof *q));
+            }
+            add_info(tr, q->info, proba + r * k);
+        }
+        return;
+    }
+    for (size_t r = r0; r < r1; r++) {
+        const float *row = x + r * f;
+        uint32_t i = 0;
+        while (!is_leaf(tr->node, i))
+            i = step(tr->node, i, row);
+        add_info(tr, leaf_info(&tr->node[i]), proba + r * k);
+    }
 }
 
 /* Walk the LANES rows of one group (feature-major, xg) through tree tr in
@@ -1293,7 +1309,7 @@ static void predict_block(const forest *m, const float *x, size_t r0, size_t r1,
     }
     for (int t = 0; t < m->ntrees; t++) {
         const ftree *tr = &m->tree[t];
-        if (!xg || !tr->pn) {
+        if (!xg || !tr->pn || r1 - r0 == 1) {
             predict_plain(tr, x, f, k, r0, r1, proba);
             continue;
         }
@@ -1377,6 +1393,8 @@ static double node_decrease(const ftree *tr, uint32_t i)
 void forest_importances(const forest *m, double *out)
 {
     memset(out, 0, m->nfeat * sizeof *out);
+    if (m->lean)
+        return;
     int used = 0;
     for (int t = 0; t < m->ntrees; t++) {
         const ftree *tr = &m->tree[t];
@@ -1453,7 +1471,7 @@ static void put_float(FILE *out, float v)
 int forest_tree_dot(const forest *m, int t, const char *const *features,
                     const char *const *classes, FILE *out)
 {
-    if (!m || t < 0 || t >= m->ntrees || !out)
+    if (!m || m->lean || t < 0 || t >= m->ntrees || !out)
         return -1;
     const ftree *tr = &m->tree[t];
     size_t k = (size_t)m->k;
@@ -1531,6 +1549,8 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
 }
 
 /* ---- serialization ---------------------------------------------------- */
+
+int forest_is_lean(const forest *m) { return m->lean; }
 
 void forest_save(const forest *m, mf_buf *out)
 {
@@ -1614,8 +1634,17 @@ static inline const uint8_t *take(mf_cur *c, size_t n)
     return p;
 }
 
-/* Read and check tree t; 0 or -1 with e. */
-static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a, snitch_err *e)
+/* Read and check tree t; 0 or -1 with e.  scratch: NULL, or (lean
+ * loading) a buffer for the node array, which then only serves to build the
+ * walking copy and is left out of the tree, as are the node statistics
+ * (checked all the same). */
+typedef struct node_scratch {
+    fnode *p;
+    size_t cap;
+} node_scratch;
+
+static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
+                     node_scratch *scratch, snitch_err *e)
 {
     uint32_t nn = mf_get_u32(c);
     if (c->bad)
@@ -1627,14 +1656,26 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
         return err_set(e, "forest: tree %d: %u nodes need %llu bytes, %zu left", t, nn,
                        (unsigned long long)nn * NODE_BYTES, cur_left(c));
     tr->nn = nn;
-    tr->node = arena_take(a, (size_t)nn * sizeof *tr->node);
-    tr->nsamp = arena_take(a, (size_t)nn * sizeof *tr->nsamp);
-    tr->wn = arena_take(a, (size_t)nn * sizeof *tr->wn);
-    tr->imp = arena_take(a, (size_t)nn * sizeof *tr->imp);
     uint8_t *seen = calloc(nn, 1);
     size_t vcap = 0, cap2 = 0;
     int rc = -1;
-    if (!tr->node || !tr->nsamp || !tr->wn || !tr->imp || !seen) {
+    if (scratch) {
+        if (array_grow((void **)&scratch->p, &scratch->cap, nn, sizeof *scratch->p) < 0) {
+            err_set(e, "forest: tree %d: out of memory", t);
+            goto out;
+        }
+        tr->node = scratch->p;
+    } else {
+        tr->node = arena_take(a, (size_t)nn * sizeof *tr->node);
+        tr->nsamp = arena_take(a, (size_t)nn * sizeof *tr->nsamp);
+        tr->wn = arena_take(a, (size_t)nn * sizeof *tr->wn);
+        tr->imp = arena_take(a, (size_t)nn * sizeof *tr->imp);
+        if (!tr->node || !tr->nsamp || !tr->wn || !tr->imp) {
+            err_set(e, "forest: tree %d: out of memory", t);
+            goto out;
+        }
+    }
+    if (!seen) {
         err_set(e, "forest: tree %d: out of memory", t);
         goto out;
     }
@@ -1682,9 +1723,11 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
         }
         /* A leaf stays marked by feature -1 until its distribution is read. */
         tr->node[i] = (fnode){ thr, feat, l, r };
-        tr->nsamp[i] = ns;
-        tr->wn[i] = wn;
-        tr->imp[i] = imp;
+        if (!scratch) {
+            tr->nsamp[i] = ns;
+            tr->wn[i] = wn;
+            tr->imp[i] = imp;
+        }
     }
     for (uint32_t i = 1; i < nn; i++)
         if (!seen[i]) {
@@ -1747,18 +1790,22 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
             *nd = make_leaf(i, o);
         }
     }
-    if (build_pred(tr, nfeat, a) < 0) {
+    if (build_pred(tr, nfeat, a) < 0 || (scratch && !tr->pn)) {
         err_set(e, "forest: tree %d: out of memory", t);
         goto out;
     }
     rc = 0;
 out:
+    if (scratch)
+        tr->node = NULL;    /* the scratch's, not the tree's */
     free(seen);
     return rc;
 }
 
-forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, snitch_err *e)
+forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, int flags,
+                    snitch_err *e)
 {
+    int lean = (flags & FOREST_LOAD_LEAN) != 0;
     mf_cur c = { p, len, 0, 0 };
     uint32_t ver = mf_get_u32(&c), nf = mf_get_u32(&c), k = mf_get_u32(&c), nt = mf_get_u32(&c);
     int32_t maxd = (int32_t)mf_get_u32(&c), mfreq = (int32_t)mf_get_u32(&c);
@@ -1801,6 +1848,7 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, sn
     m->p.balanced = bal;
     m->p.seed = seed;
     m->p.threads = 0;
+    m->lean = lean;
     /* Every tree's node arrays in one block, bounded by the nodes the
      * section can hold (NODE_BYTES each), plus a line of alignment per
      * array.  Why: a big forest is tens of MB of arrays, and faulting them
@@ -1808,9 +1856,10 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, sn
      * transparent huge pages.  Pages beyond what the trees use are never
      * touched, so they cost address space only.  Without the block (no
      * memory for it), each array is allocated on its own. */
-    size_t per_node = sizeof(fnode) + sizeof(uint32_t) + 2 * sizeof(double) + sizeof(pnode);
+    size_t per_node = lean ? sizeof(pnode)
+                           : sizeof(fnode) + sizeof(uint32_t) + 2 * sizeof(double) + sizeof(pnode);
     size_t huge = (size_t)2 << 20;
-    size_t need = (cur_left(&c) / NODE_BYTES) * per_node + (size_t)nt * 5 * 64;
+    size_t need = (cur_left(&c) / NODE_BYTES) * per_node + (size_t)nt * (lean ? 1 : 5) * 64;
     arena ar = { NULL, 0, need };
     if (need >= 4 * huge) {
         ar.cap = need = (need + huge - 1) / huge * huge;
@@ -1823,11 +1872,14 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, sn
         ar.p = malloc(need);
     }
     m->arena = ar.p;
+    node_scratch ns = { NULL, 0 };
     for (uint32_t t = 0; t < nt; t++)
-        if (load_tree(&c, (int)t, nfeat, nclasses, &m->tree[t], &ar, e) < 0) {
+        if (load_tree(&c, (int)t, nfeat, nclasses, &m->tree[t], &ar, lean ? &ns : NULL, e) < 0) {
+            free(ns.p);
             forest_free(m);
             return NULL;
         }
+    free(ns.p);
     if (c.off != c.len) {
         forest_free(m);
         return err_set(e, "forest: %zu trailing bytes after the last tree", c.len - c.off), NULL;
@@ -1848,7 +1900,7 @@ static const char *const dot_fill[] = {
 int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
                             const char *const *classes, int max_depth, int filled, FILE *out)
 {
-    if (!m || t < 0 || t >= m->ntrees || !out || max_depth < 0)
+    if (!m || m->lean || t < 0 || t >= m->ntrees || !out || max_depth < 0)
         return -1;
     const ftree *tr = &m->tree[t];
     size_t k = (size_t)m->k;

@@ -47,6 +47,10 @@ int model_save(const model *m, mf_buf *out, snitch_err *e)
     int r = -1;
     switch (m->kind) {
     case MODEL_FOREST:
+        if (forest_is_lean(m->forest)) {
+            err_set(e, "a forest loaded for prediction only cannot be saved");
+            goto out;
+        }
         forest_save(m->forest, &body);
         tag = TAG_FRST;
         break;
@@ -107,11 +111,11 @@ static void free_names(char **v, size_t n)
 }
 
 static model *load_image(const uint8_t *data, size_t len, const char *name, int depth,
-                         snitch_err *e);
+                         int flags, snitch_err *e);
 
 /* The ENSM section: members, each a full model image of its own. */
 static int load_members(model *m, const mf_section *sec, const char *name, int depth,
-                        snitch_err *e)
+                        int flags, snitch_err *e)
 {
     mf_cur c = {sec->data, sec->len, 0, 0};
     uint32_t n = mf_get_u32(&c);
@@ -131,7 +135,7 @@ static int load_members(model *m, const mf_section *sec, const char *name, int d
                            at);
         char sub[256];
         snprintf(sub, sizeof sub, "%s: member %u", name, i + 1);
-        m->members[i] = load_image(c.p + c.off, (size_t)l, sub, depth + 1, e);
+        m->members[i] = load_image(c.p + c.off, (size_t)l, sub, depth + 1, flags, e);
         if (!m->members[i])
             return -1;
         m->weights[i] = w;
@@ -167,7 +171,8 @@ static int load_members(model *m, const mf_section *sec, const char *name, int d
 }
 
 /* A model from a parsed container (consumed: freed here). */
-static model *load_parsed(mf_file *fp, const char *name, int depth, snitch_err *e)
+static model *load_parsed(mf_file *fp, const char *name, int depth, int flags,
+                          snitch_err *e)
 {
     mf_file f = *fp;
     model *m = calloc(1, sizeof *m);
@@ -223,7 +228,8 @@ static model *load_parsed(mf_file *fp, const char *name, int depth, snitch_err *
     }
     snitch_err fe;
     if (kind == MODEL_FOREST) {
-        m->forest = forest_load(sec->data, sec->len, m->nfeat, (int)m->nclasses, &fe);
+        m->forest = forest_load(sec->data, sec->len, m->nfeat, (int)m->nclasses,
+                                (flags & MODEL_LOAD_LEAN) ? FOREST_LOAD_LEAN : 0, &fe);
         if (!m->forest) {
             err_set(e, "%s: %s", name, fe.msg);
             goto fail;
@@ -241,7 +247,7 @@ static model *load_parsed(mf_file *fp, const char *name, int depth, snitch_err *
                     m->nclasses, m->nfeat);
             goto fail;
         }
-    } else if (load_members(m, sec, name, depth, e) < 0) {
+    } else if (load_members(m, sec, name, depth, flags, e) < 0) {
         goto fail;
     }
     mf_file_free(&f);
@@ -253,7 +259,7 @@ fail:
 }
 
 static model *load_image(const uint8_t *data, size_t len, const char *name, int depth,
-                         snitch_err *e)
+                         int flags, snitch_err *e)
 {
     mf_file f;
     snitch_err pe;
@@ -261,20 +267,25 @@ static model *load_image(const uint8_t *data, size_t len, const char *name, int 
         err_set(e, "%s: %s", name, pe.msg);
         return NULL;
     }
-    return load_parsed(&f, name, depth, e);
+    return load_parsed(&f, name, depth, flags, e);
 }
 
 model *model_load_image(const uint8_t *p, size_t len, const char *name, snitch_err *e)
 {
-    return load_image(p, len, name, 0, e);
+    return load_image(p, len, name, 0, 0, e);
 }
 
-model *model_load(const char *path, snitch_err *e)
+model *model_load_flags(const char *path, int flags, snitch_err *e)
 {
     mf_file f;
     if (mf_read_path(path, &f, e) < 0)
         return NULL;
-    return load_parsed(&f, path, 0, e);
+    return load_parsed(&f, path, 0, flags, e);
+}
+
+model *model_load(const char *path, snitch_err *e)
+{
+    return model_load_flags(path, 0, e);
 }
 
 int model_link(model *m, snitch_err *e)

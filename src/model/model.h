@@ -67,6 +67,11 @@ int model_save(const model *m, mf_buf *out, snitch_err *e);
 
 /* Read and validate a model file.  NULL with e ("PATH: ...") on any defect. */
 model *model_load(const char *path, snitch_err *e);
+/* model_load with flags.  MODEL_LOAD_LEAN: for prediction only (forests,
+ * members included, load lean: see FOREST_LOAD_LEAN); such a model cannot
+ * be saved, and its forests have no importances or drawings. */
+enum { MODEL_LOAD_LEAN = 1 };
+model *model_load_flags(const char *path, int flags, snitch_err *e);
 /* The same from a file image in memory; name is used in messages. */
 model *model_load_image(const uint8_t *p, size_t len, const char *name, snitch_err *e);
 

@@ -630,7 +630,7 @@ static void test_save_load_roundtrip(void)
     mf_buf b = { 0 };
     forest_save(m, &b);
     CHECK(!b.oom);
-    forest *l = forest_load(b.p, b.len, 5, 4, &e);
+    forest *l = forest_load(b.p, b.len, 5, 4, 0, &e);
     CHECK(l != NULL);
     if (l) {
         CHECK_EQ_INT(forest_ntrees(l), 12);
@@ -646,8 +646,40 @@ static void test_save_load_roundtrip(void)
         forest_save(l, &b2);
         CHECK(b2.len == b.len && memcmp(b.p, b2.p, b.len) == 0);
         mf_buf_free(&b2);
+        /* Row by row (the single-row walk) gives the batch's answers. */
+        for (size_t r = 0; r < M; r++) {
+            double one[4];
+            forest_predict_proba(l, xt + r * 5, 1, one, 1);
+            CHECK(memcmp(one, p2 + r * 4, sizeof one) == 0);
+        }
     }
     forest_free(l);
+    /* Lean: the same predictions, no importances, no drawing. */
+    forest *lean = forest_load(b.p, b.len, 5, 4, FOREST_LOAD_LEAN, &e);
+    CHECK(lean != NULL);
+    if (lean) {
+        CHECK(forest_is_lean(lean) && !forest_is_lean(m));
+        CHECK_EQ_INT(forest_nnodes(lean), forest_nnodes(m));
+        forest_predict_proba(lean, xt, M, p2, 1);
+        CHECK(memcmp(p1, p2, sizeof p1) == 0);
+        for (size_t r = 0; r < M; r += 7) {
+            double one[4];
+            forest_predict_proba(lean, xt + r * 5, 1, one, 1);
+            CHECK(memcmp(one, p2 + r * 4, sizeof one) == 0);
+        }
+        double i3[5];
+        forest_importances(lean, i3);
+        CHECK(i3[0] == 0 && i3[1] == 0 && i3[2] == 0 && i3[3] == 0 && i3[4] == 0);
+        FILE *dn = fopen("/dev/null", "w");
+        CHECK(dn != NULL);
+        if (dn) {
+            CHECK(forest_tree_dot(lean, 0, NULL, NULL, dn) == -1);
+            CHECK(forest_tree_dot_limited(lean, 0, NULL, NULL, 3, 1, dn) == -1);
+            CHECK(forest_tree_dot(m, 0, NULL, NULL, dn) == 0);
+            fclose(dn);
+        }
+    }
+    forest_free(lean);
     mf_buf_free(&b);
     forest_free(m);
 }
@@ -676,16 +708,19 @@ static forest *small_forest(mf_buf *b)
 /* forest_load on a damaged copy must fail with a message containing want. */
 static int rejects(const mf_buf *b, size_t nfeat, int k, const char *want)
 {
-    snitch_err e = { "" };
-    forest *m = forest_load(b->p, b->len, nfeat, k, &e);
-    if (m) {
-        forest_free(m);
-        fprintf(stderr, "  accepted, expected an error with '%s'\n", want);
-        return 0;
-    }
-    if (!strstr(e.msg, want)) {
-        fprintf(stderr, "  error '%s' lacks '%s'\n", e.msg, want);
-        return 0;
+    /* A lean load checks exactly as much. */
+    for (int flags = 0; flags <= FOREST_LOAD_LEAN; flags += FOREST_LOAD_LEAN) {
+        snitch_err e = { "" };
+        forest *m = forest_load(b->p, b->len, nfeat, k, flags, &e);
+        if (m) {
+            forest_free(m);
+            fprintf(stderr, "  accepted (flags %d), expected an error with '%s'\n", flags, want);
+            return 0;
+        }
+        if (!strstr(e.msg, want)) {
+            fprintf(stderr, "  error '%s' (flags %d) lacks '%s'\n", e.msg, flags, want);
+            return 0;
+        }
     }
     return 1;
 }
@@ -698,7 +733,7 @@ static void test_load_rejects(void)
     if (!m)
         return;
     snitch_err e;
-    forest *ok = forest_load(b.p, b.len, 3, 3, &e);
+    forest *ok = forest_load(b.p, b.len, 3, 3, 0, &e);
     CHECK(ok != NULL);
     forest_free(ok);
 
@@ -706,7 +741,7 @@ static void test_load_rejects(void)
     int accepted = 0, silent = 0;
     for (size_t len = 0; len < b.len; len++) {
         e.msg[0] = 0;
-        forest *t = forest_load(b.p, len, 3, 3, &e);
+        forest *t = forest_load(b.p, len, 3, 3, 0, &e);
         accepted += t != NULL;
         silent += t == NULL && e.msg[0] == 0;
         forest_free(t);
@@ -850,7 +885,7 @@ static void test_load_rejects(void)
     RESTORE();
 
     /* Still intact after all that. */
-    ok = forest_load(b.p, b.len, 3, 3, &e);
+    ok = forest_load(b.p, b.len, 3, 3, 0, &e);
     CHECK(ok != NULL);
     forest_free(ok);
 #undef RESTORE
@@ -878,7 +913,7 @@ static void test_load_random_damage(void)
         for (int q = 0; q < nflip; q++)
             cp[(size_t)(tr_unif() * (double)b.len)] ^= (uint8_t)(1u << (int)(tr_unif() * 8));
         snitch_err e = { "" };
-        forest *l = forest_load(cp, b.len, 3, 3, &e);
+        forest *l = forest_load(cp, b.len, 3, 3, 0, &e);
         if (!l) {
             bad += e.msg[0] == 0;
             continue;
