@@ -4,8 +4,15 @@
  * The extraction pipeline runs as for `extract`, but hands each flow over
  * (at its end, or once it has --after N packets) instead of writing a row;
  * here it becomes a feature vector in the model's column order, a
- * prediction, and one JSON line (or CSV row). */
+ * prediction, and one JSON line (or CSV row).
+ *
+ * Reading captures, flows wait in batches for their prediction (one pass
+ * of each tree over many flows is what makes a big forest fast); with
+ * --threads 2 a second thread predicts and writes one batch while the
+ * packet loop fills the next. */
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +49,11 @@ static const char usage_text[] =
     "                         model's, recorded by train --label-mode; else sni)\n"
     "      --packets WHICH    data (default) or all: as the training table\n"
     "      --idle-timeout S   (default 120)   --max-flows N (default 1000000)\n"
+    "      --threads N        reading files: 1, or 2 to predict and write verdicts\n"
+    "                         in a second thread while packets are read (default:\n"
+    "                         2 when this process may run on 2 or more cores)\n"
+    "      --batch N          reading files: flows predicted together (default 4096,\n"
+    "                         fewer for models of over 256 classes)\n"
     "      --force            replace FILE if it exists\n"
     "  -q, --quiet            no summary\n";
 
@@ -60,7 +72,7 @@ typedef struct ctx {
     model *m;
     feat_map map;
     feat_ws *ws;
-    float *x;
+    float *x;               /* = xbuf[cur] */
     double *p;
     FILE *out;
     int csv;
@@ -70,9 +82,23 @@ typedef struct ctx {
     uint64_t lat_pkts;              /* sum of packets at decision */
     int64_t lat_ns;                 /* sum of capture time to decision */
     int failed;
-    struct verdict *batch;          /* flows waiting for their prediction */
+    struct verdict *batch;          /* flows waiting for their prediction: bbuf[cur] */
     size_t nb, cap;                 /* waiting, batch size */
-    int threads;
+    int threads;                    /* for model_predict_proba */
+    /* Two batches: the packet loop fills bbuf/xbuf[cur] while, with a
+     * worker, the worker predicts and writes the other (pending: its
+     * index, -1 for none).  Everything write_verdict touches (out, the
+     * writers, the counters) belongs to the worker while it runs. */
+    struct verdict *bbuf[2];
+    float *xbuf[2];
+    int cur;
+    int worker;                     /* the worker thread runs */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending, quit;
+    size_t handed[2];               /* flows in batch b when handed over */
+    int pred_failed;                /* set by predict_batch */
 } ctx;
 
 
@@ -195,25 +221,81 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
     json_end_object(j);
 }
 
-/* Predict the waiting flows together: one pass of each tree over the whole
- * batch keeps the tree in cache, several times faster than a flow at a
- * time on big forests. */
+/* Predict the n flows of batch b together (one pass of each tree over the
+ * whole batch keeps the tree in cache, several times faster than a flow at
+ * a time on big forests) and write their verdicts. */
+static void predict_batch(ctx *c, int b, size_t n)
+{
+    size_t k = c->m->nclasses;
+    snitch_err e = {""};
+    int ok = model_predict_proba(c->m, c->xbuf[b], n, c->p, c->threads, &e) == 0;
+    if (!ok)
+        c->pred_failed = 1;     /* only out of memory can fail here */
+    for (size_t i = 0; i < n; i++) {
+        if (ok)
+            write_verdict(c, &c->bbuf[b][i], c->p + i * k);
+        free(c->bbuf[b][i].sni);
+        free(c->bbuf[b][i].label);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    ctx *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (c->pending < 0 && !c->quit)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->pending < 0)
+            break;
+        int b = c->pending;
+        size_t n = c->handed[b];
+        pthread_mutex_unlock(&c->mu);
+        predict_batch(c, b, n);
+        pthread_mutex_lock(&c->mu);
+        c->pending = -1;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Hand the waiting flows over: predicted here, or given to the worker
+ * once it is done with the previous batch, whose buffers then take the
+ * next flows. */
 static void flush_batch(ctx *c)
 {
     if (!c->nb)
         return;
-    size_t k = c->m->nclasses;
-    snitch_err e = {""};
-    int ok = model_predict_proba(c->m, c->x, c->nb, c->p, c->threads, &e) == 0;
-    if (!ok)
-        c->failed = 1;  /* only out of memory can fail here */
-    for (size_t i = 0; i < c->nb; i++) {
-        if (ok)
-            write_verdict(c, &c->batch[i], c->p + i * k);
-        free(c->batch[i].sni);
-        free(c->batch[i].label);
+    if (!c->worker) {
+        predict_batch(c, c->cur, c->nb);
+        c->nb = 0;
+        return;
     }
+    pthread_mutex_lock(&c->mu);
+    while (c->pending >= 0)
+        pthread_cond_wait(&c->cv, &c->mu);
+    c->handed[c->cur] = c->nb;
+    c->pending = c->cur;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    c->cur ^= 1;
+    c->batch = c->bbuf[c->cur];
+    c->x = c->xbuf[c->cur];
     c->nb = 0;
+}
+
+/* Wait for the worker to finish what it was given, and stop it. */
+static void stop_worker(ctx *c)
+{
+    if (!c->worker)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->quit = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->th, NULL);
+    c->worker = 0;
 }
 
 static void on_flow(void *arg, const extract_flow *r)
@@ -256,7 +338,7 @@ static void on_flow(void *arg, const extract_flow *r)
 
 int cmd_classify(int argc, char **argv)
 {
-    enum { O_FORMAT = 400, O_AFTER, O_LABEL, O_PACKETS, O_IDLE, O_MAXF, O_FORCE };
+    enum { O_FORMAT = 400, O_AFTER, O_LABEL, O_PACKETS, O_IDLE, O_MAXF, O_FORCE, O_THREADS, O_BATCH };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},
         {"read", required_argument, 0, 'r'},
@@ -272,12 +354,15 @@ int cmd_classify(int argc, char **argv)
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"max-flows", required_argument, 0, O_MAXF},
         {"force", no_argument, 0, O_FORCE},
+        {"threads", required_argument, 0, O_THREADS},
+        {"batch", required_argument, 0, O_BATCH},
         {0, 0, 0, 0},
     };
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nfiles = 0;
     const char *mpath = NULL, *iface = NULL, *filter = NULL, *out = "-", *label_spec = NULL;
-    int quiet = 0, force = 0, use_csv = 0, c, rc = EXIT_USAGE;
+    int quiet = 0, force = 0, use_csv = 0, c, rc = EXIT_USAGE, nthreads = 0;
+    size_t batch = 0;
     uint64_t v;
     extract_config cfg = {
         .features = EXTRACT_STATS, .data_only = 1, .seq_n = 25, .window_ns = 10000000,
@@ -325,6 +410,24 @@ int cmd_classify(int argc, char **argv)
             cfg.max_flows = (size_t)v;
             break;
         case O_FORCE: force = 1; break;
+        case O_THREADS:
+            if (cli_uint("classify", "--threads", optarg, 2, &v) < 0)
+                goto done;
+            if (v < 1) {
+                fprintf(stderr, "snitch classify: --threads: 1 or 2\n");
+                goto done;
+            }
+            nthreads = (int)v;
+            break;
+        case O_BATCH:
+            if (cli_uint("classify", "--batch", optarg, 1u << 20, &v) < 0)
+                goto done;
+            if (v < 1) {
+                fprintf(stderr, "snitch classify: --batch: at least 1\n");
+                goto done;
+            }
+            batch = (size_t)v;
+            break;
         default: fputs(usage_text, stderr); goto done;
         }
     }
@@ -337,6 +440,7 @@ int cmd_classify(int argc, char **argv)
     snitch_err e = {""};
     ctx cx;
     memset(&cx, 0, sizeof cx);
+    int had_worker = 0;
     cx.m = model_load_flags(mpath, MODEL_LOAD_LEAN, &e);
     if (!cx.m) {
         fprintf(stderr, "snitch classify: %s\n", e.msg);
@@ -357,10 +461,22 @@ int cmd_classify(int argc, char **argv)
      * classes so the probabilities stay within 8 MB.  Live: each flow at
      * once, the verdict must not wait for others. */
     size_t p_rows = ((size_t)1 << 20) / (cx.m->nclasses ? cx.m->nclasses : 1);
-    cx.cap = iface ? 1 : p_rows > 4096 ? 4096 : p_rows < 64 ? 64 : p_rows;
+    cx.cap = iface ? 1 : batch ? batch : p_rows > 4096 ? 4096 : p_rows < 64 ? 64 : p_rows;
     cx.threads = 1;
-    cx.batch = calloc(cx.cap, sizeof *cx.batch);
-    cx.x = malloc(cx.cap * cx.m->nfeat * sizeof *cx.x);
+    cx.pending = -1;
+    if (!nthreads) {    /* the cores this process may use (taskset, cgroups) */
+        cpu_set_t cs;
+        nthreads = sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) >= 2 ? 2 : 1;
+    }
+    int nbuf = iface ? 1 : nthreads;     /* live: every verdict at once, here */
+    for (int b = 0; b < nbuf; b++) {
+        cx.bbuf[b] = calloc(cx.cap, sizeof *cx.bbuf[b]);
+        cx.xbuf[b] = malloc(cx.cap * cx.m->nfeat * sizeof *cx.xbuf[b]);
+        if (!cx.bbuf[b] || !cx.xbuf[b])
+            nbuf = -1;
+    }
+    cx.batch = cx.bbuf[0];
+    cx.x = cx.xbuf[0];
     cx.p = malloc(cx.cap * cx.m->nclasses * sizeof *cx.p);
     capture *cap = NULL;
     outfile of;
@@ -370,7 +486,7 @@ int cmd_classify(int argc, char **argv)
         fprintf(stderr, "snitch classify: --label: %s\n", e.msg);
         goto cleanup;
     }
-    if (!cx.ws || !cx.x || !cx.p || !cx.batch) {
+    if (!cx.ws || nbuf < 0 || !cx.p) {
         fprintf(stderr, "snitch classify: out of memory\n");
         goto cleanup;
     }
@@ -404,6 +520,23 @@ int cmd_classify(int argc, char **argv)
         fprintf(stderr, "snitch classify: %s\n", e.msg);
         goto cleanup;
     }
+    if (nbuf == 2) {
+        /* Signals go to the packet loop, not to the worker. */
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        pthread_mutex_init(&cx.mu, NULL);
+        pthread_cond_init(&cx.cv, NULL);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        cx.worker = pthread_create(&cx.th, NULL, worker_main, &cx) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!cx.worker) {   /* one thread then, as with --threads 1 */
+            pthread_mutex_destroy(&cx.mu);
+            pthread_cond_destroy(&cx.cv);
+        }
+    }
+    had_worker = cx.worker;
     g_cap = cap;
     g_stop = 0;
     struct sigaction sa;
@@ -450,6 +583,11 @@ int cmd_classify(int argc, char **argv)
     }
     if (!failed)
         flush_batch(&cx);
+    stop_worker(&cx);
+    if (cx.pred_failed) {
+        fprintf(stderr, "snitch classify: out of memory predicting\n");
+        failed = 1;
+    }
     double secs = cli_now() - t0;
     g_cap = NULL;
     signal(SIGINT, SIG_DFL);
@@ -490,6 +628,11 @@ int cmd_classify(int argc, char **argv)
     }
     rc = outfile_commit(&of, "classify") < 0 ? EXIT_FAIL : EXIT_OK;
 cleanup:
+    stop_worker(&cx);
+    if (had_worker) {
+        pthread_mutex_destroy(&cx.mu);
+        pthread_cond_destroy(&cx.cv);
+    }
     if (rc != EXIT_OK && of.f)
         outfile_abort(&of);
     if (cx.cw)
@@ -499,12 +642,14 @@ cleanup:
     labeler_free(lab);
     feat_map_free(&cx.map);
     feat_ws_free(cx.ws);
-    for (size_t i = 0; i < cx.nb; i++) {
+    for (size_t i = 0; cx.batch && i < cx.nb; i++) {
         free(cx.batch[i].sni);
         free(cx.batch[i].label);
     }
-    free(cx.batch);
-    free(cx.x);
+    for (int b = 0; b < 2; b++) {
+        free(cx.bbuf[b]);
+        free(cx.xbuf[b]);
+    }
     free(cx.p);
     model_free(cx.m);
 done:

@@ -54,6 +54,22 @@ for r in v:
     assert r['first_ts'] == a[r['flow_id']]['first_ts'] and r['decision_ts'] == a[r['flow_id']]['last_ts']
     assert r['agrees'] in ('0', '1', '')
 PY
+# A second thread predicting batch after batch (7 flows each, so it is
+# handed hundreds) writes exactly what one thread writes, in the same order,
+# in both formats.
+for fmt in jsonl csv; do
+    "$SNITCH" classify -m "$work/m.snm" -r "$S" --format $fmt --threads 1 -q -o "$work/t1.$fmt"
+    expect threads2-$fmt 0 "$SNITCH" classify -m "$work/m.snm" -r "$S" --format $fmt --threads 2 \
+        --batch 7 -q -o "$work/t2.$fmt"
+    if [ -s "$work/t1.$fmt" ] && cmp -s "$work/t1.$fmt" "$work/t2.$fmt"; then
+        ok "threads2-$fmt-same-verdicts"
+    else
+        bad "threads2-$fmt-same-verdicts"
+    fi
+done
+cmp -s "$work/t1.csv" "$work/v.csv" && ok "threads1-csv-equals-default" || bad "threads1-csv-equals-default"
+expect threads3-refused 2 "$SNITCH" classify -m "$work/m.snm" -r "$S" --threads 3
+expect batch0-refused 2 "$SNITCH" classify -m "$work/m.snm" -r "$S" --batch 0
 # stdin and a pipe of verdicts into another tool
 "$SNITCH" classify -m "$work/m.snm" -r - -q <"$S" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 1000, n' \
     && ok "stdin-and-pipe" || bad "stdin-and-pipe"
