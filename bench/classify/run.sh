@@ -11,7 +11,8 @@
 # machine the spread shows.
 #
 # Each round times: the bare loop, classify at flow end, classify
-# --after 10, the bare loop again.  "vs bare" divides the mean of the
+# --after 10, the bare loop again, and (not pinned, not part of the one-core
+# target) classify at flow end with --threads 2 on two cores.  "vs bare" divides the mean of the
 # round's two bare loops by classify's wall time, so a slow moment of the
 # machine during one of them weighs half.  Wall times include everything
 # classify does: loading the model (tens of MB), reading, predicting,
@@ -42,6 +43,10 @@ run() {  # NAME CMD...
     local name="$1"; shift
     /usr/bin/time -f "%e %M" -o "$d/time.$name" taskset -c 0 "$@" >"$d/out.$name" 2>"$d/err.$name"
 }
+run2() {  # NAME CMD...: on cores 0 and 1
+    local name="$1"; shift
+    /usr/bin/time -f "%e %M" -o "$d/time.$name" taskset -c 0,1 "$@" >"$d/out.$name" 2>"$d/err.$name"
+}
 npk=$("$out/bare_loop" "$cap" | sed -E 's/.*packets=([0-9]+).*/\1/')
 echo "capture: $cap, $(stat -L -c %s "$cap") bytes, $npk packets; model $(stat -c %s "$d/m.snm") bytes"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -52,18 +57,24 @@ for round in $(seq "$runs"); do
     run end "$SNITCH" classify -m "$d/m.snm" -r "$cap" -o "$d/verdicts.jsonl" --force
     run after "$SNITCH" classify -m "$d/m10.snm" -r "$cap" --after 10 -o "$d/verdicts10.jsonl" --force
     run bare2 "$out/bare_loop" "$cap"
+    if [ "$(nproc)" -ge 2 ]; then
+        run2 two "$SNITCH" classify -m "$d/m.snm" -r "$cap" --threads 2 -o "$d/verdicts2.jsonl" --force
+        cmp -s "$d/verdicts.jsonl" "$d/verdicts2.jsonl" || echo "warning: --threads 2 verdicts differ"
+    fi
     read -r wb _ <"$d/time.bare"
     read -r wb2 _ <"$d/time.bare2"
     echo
     [ "$runs" -gt 1 ] && echo "round $round"
     printf '%-52s %8s %12s %8s %8s\n' "one core" "seconds" "packets/s" "vs bare" "max RSS"
-    for k in bare bare2 end after; do
+    for k in bare bare2 end after two; do
+        [ -f "$d/time.$k" ] || continue
         read -r w m <"$d/time.$k"
         case $k in
         bare) l="bare libpcap pcap_next_ex loop" ;;
         bare2) l="bare loop again" ;;
         end) l="snitch classify, 200-tree forest, verdict at flow end" ;;
         after) l="snitch classify --after 10, 200-tree forest" ;;
+        two) l="two cores: classify --threads 2, flow end" ;;
         esac
         awk -v l="$l" -v w="$w" -v b="$wb" -v b2="$wb2" -v n="$npk" -v m="$m" \
             'BEGIN { printf "%-52s %8.2f %12.0f %8.3f %5.0f MB\n", l, w, n / w, (b + b2) / 2 / w, m / 1024 }'
