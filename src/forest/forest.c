@@ -1634,15 +1634,16 @@ static inline const uint8_t *take(mf_cur *c, size_t n)
     return p;
 }
 
-/* Read and check tree t; 0 or -1 with e.  scratch: NULL, or (lean
- * loading) a buffer for the node array, which then only serves to build the
- * walking copy and is left out of the tree, as are the node statistics
- * (checked all the same). */
+/* A lean load's node array, reused from tree to tree. */
 typedef struct node_scratch {
     fnode *p;
     size_t cap;
 } node_scratch;
 
+/* Read and check tree t; 0 or -1 with e.  scratch: NULL, or (lean
+ * loading) a buffer for the node array, which then only serves to build the
+ * walking copy and is left out of the tree, as are the node statistics
+ * (checked all the same). */
 static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
                      node_scratch *scratch, snitch_err *e)
 {
