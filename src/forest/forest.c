@@ -1468,19 +1468,15 @@ static void put_float(FILE *out, float v)
     fputs(buf, out);
 }
 
-int forest_tree_dot(const forest *m, int t, const char *const *features,
-                    const char *const *classes, FILE *out)
+/* Class weights of every node of tr (nn x k, malloc'd; NULL when out of
+ * memory): leaves from their distribution times their weight, inner nodes
+ * as the sum of their children (children follow parents, so walk
+ * backwards). */
+static double *node_class_weights(const ftree *tr, size_t k)
 {
-    if (!m || m->lean || t < 0 || t >= m->ntrees || !out)
-        return -1;
-    const ftree *tr = &m->tree[t];
-    size_t k = (size_t)m->k;
-    /* Class weights of every node: leaves from their distribution times
-     * their weight, inner nodes as the sum of their children (children
-     * follow parents, so walk backwards). */
     double *d = calloc((size_t)tr->nn * k, sizeof *d);
     if (!d)
-        return -1;
+        return NULL;
     for (uint32_t i = tr->nn; i-- > 0;) {
         const fnode *nd = &tr->node[i];
         double *di = d + (size_t)i * k;
@@ -1498,6 +1494,19 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
                 di[c] = dl[c] + dr[c];
         }
     }
+    return d;
+}
+
+int forest_tree_dot(const forest *m, int t, const char *const *features,
+                    const char *const *classes, FILE *out)
+{
+    if (!m || m->lean || t < 0 || t >= m->ntrees || !out)
+        return -1;
+    const ftree *tr = &m->tree[t];
+    size_t k = (size_t)m->k;
+    double *d = node_class_weights(tr, k);
+    if (!d)
+        return -1;
     fputs("digraph Tree {\nnode [shape=box] ;\n", out);
     for (uint32_t i = 0; i < tr->nn; i++) {
         const fnode *nd = &tr->node[i];
@@ -1905,31 +1914,14 @@ int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
         return -1;
     const ftree *tr = &m->tree[t];
     size_t k = (size_t)m->k;
-    /* Class weights per node as forest_tree_dot rebuilds them; depths in
-     * one forward pass (children follow their parent). */
-    double *d = calloc((size_t)tr->nn * k, sizeof *d);
+    /* Class weights per node; depths in one forward pass (children follow
+     * their parent). */
+    double *d = node_class_weights(tr, k);
     int *depth = calloc(tr->nn, sizeof *depth);
     if (!d || !depth) {
         free(d);
         free(depth);
         return -1;
-    }
-    for (uint32_t i = tr->nn; i-- > 0;) {
-        const fnode *nd = &tr->node[i];
-        double *di = d + (size_t)i * k;
-        if (is_leaf(tr->node, i)) {
-            const uint32_t *cls;
-            const double *pv;
-            uint32_t c1;
-            double p1;
-            uint32_t cnt = leaf_dist(tr, nd, &cls, &pv, &c1, &p1);
-            for (uint32_t q = 0; q < cnt; q++)
-                di[cls[q]] = pv[q] * tr->wn[i];
-        } else {
-            const double *dl = d + (size_t)nd->left * k, *dr = d + (size_t)nd->right * k;
-            for (size_t c = 0; c < k; c++)
-                di[c] = dl[c] + dr[c];
-        }
     }
     for (uint32_t i = 0; i < tr->nn; i++)
         if (!is_leaf(tr->node, i))
