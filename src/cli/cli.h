@@ -161,6 +161,14 @@ size_t cli_threshold_rows(const table *t, const uint64_t *counts, uint64_t min_r
 /* Monotonic seconds, for timing and progress lines. */
 double cli_now(void);
 
+/* The progress line on stderr ("\r" and overwritten): share of the input
+ * read (when its size is known), packets, flows, packets/s since t0, then
+ * extra (may be NULL); final: clear the line instead. */
+struct capture;
+struct extract;
+void cli_progress(struct capture *c, const struct extract *x, double t0, int final,
+                  const char *extra);
+
 /* Parse a size such as 1G, 500M, 64K, 1000 (bytes; powers of 1024).
  * Returns 0, or -1 if malformed. */
 int cli_parse_size(const char *s, unsigned long long *out);

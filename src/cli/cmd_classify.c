@@ -55,7 +55,7 @@ static const char usage_text[] =
     "      --batch N          reading files: flows predicted together (default 4096,\n"
     "                         fewer for models of over 256 classes)\n"
     "      --force            replace FILE if it exists\n"
-    "  -q, --quiet            no summary\n";
+    "  -q, --quiet            no progress line and no summary\n";
 
 static capture *volatile g_cap;
 static volatile sig_atomic_t g_stop;
@@ -99,6 +99,7 @@ typedef struct ctx {
     int pending, quit;
     size_t handed[2];               /* flows in batch b when handed over */
     int pred_failed;                /* set by predict_batch */
+    uint64_t decided;               /* flows handed to prediction (packet loop's) */
 } ctx;
 
 
@@ -332,6 +333,7 @@ static void on_flow(void *arg, const extract_flow *r)
     memcpy(v->sni, r->sni, r->sni_len);
     v->sni[r->sni_len] = 0;
     v->sni_len = r->sni_len;
+    c->decided++;
     if (++c->nb == c->cap)
         flush_batch(c);
 }
@@ -544,21 +546,27 @@ int cmd_classify(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    double t0 = cli_now();
+    double t0 = cli_now(), last = t0;
     capture_packet pkt;
     int failed = 0;
+    /* A progress line on a terminal, unless the verdicts go to that terminal too. */
+    int show = !quiet && isatty(2) && !(!strcmp(out, "-") && isatty(1));
     uint64_t last_v = 0;
     for (;;) {
         int r = capture_next(cap, &pkt, &e);
         if (r == CAPTURE_END)
             break;
         if (r == CAPTURE_WARNING) {
+            if (show)
+                fprintf(stderr, "\r%60s\r", "");
             fprintf(stderr, "snitch classify: warning: %s\n", e.msg);
             continue;
         }
         if (r == CAPTURE_ERROR) {
             if (g_stop)
                 break;
+            if (show)
+                fprintf(stderr, "\r%60s\r", "");
             fprintf(stderr, "snitch classify: %s\n", e.msg);
             failed = 1;
             break;
@@ -575,7 +583,18 @@ int cmd_classify(int argc, char **argv)
             fflush(of.f);
             last_v = cx.verdicts;
         }
+        if (show && (pkt.number & 0xffff) == 0) {
+            double now = cli_now();
+            if (now - last >= 0.5) {
+                char extra[48];
+                snprintf(extra, sizeof extra, "  %llu decided", (unsigned long long)cx.decided);
+                cli_progress(cap, x, t0, 0, extra);
+                last = now;
+            }
+        }
     }
+    if (show)
+        cli_progress(cap, x, t0, 1, NULL);
     /* On a signal too: every open flow gets its verdict before the summary. */
     if (!failed && extract_finish(x, &e) < 0) {
         fprintf(stderr, "snitch classify: %s\n", e.msg);

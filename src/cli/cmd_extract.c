@@ -92,37 +92,6 @@ static int parse_features(const char *s, unsigned *out)
     return 0;
 }
 
-static void human(double v, char *buf, size_t n)
-{
-    const char *u[] = {"", "k", "M", "G", "T"};
-    int i = 0;
-    while (v >= 1000 && i < 4) {
-        v /= 1000;
-        i++;
-    }
-    snprintf(buf, n, i ? "%.1f %s" : "%.0f%s", v, u[i]);
-}
-
-static void progress(capture *c, const extract *x, double t0, int final)
-{
-    extract_stats st;
-    extract_get_stats(x, &st);
-    uint64_t done, total;
-    capture_progress(c, &done, &total);
-    double el = cli_now() - t0;
-    char p[32], fl[32], rate[32];
-    human((double)st.packets, p, sizeof p);
-    human((double)st.flows.flows, fl, sizeof fl);
-    human(el > 0 ? (double)st.packets / el : 0, rate, sizeof rate);
-    if (total)
-        fprintf(stderr, "\r  %5.1f%%  %spackets  %sflows  %spackets/s   ",
-                100.0 * (double)done / (double)total, p, fl, rate);
-    else
-        fprintf(stderr, "\r  %spackets  %sflows  %spackets/s   ", p, fl, rate);
-    if (final)
-        fprintf(stderr, "\r%60s\r", "");
-}
-
 static void summary(const extract *x, const extract_config *cfg, const char *label_spec,
                     capture *cap, int live, double secs)
 {
@@ -341,7 +310,8 @@ int cmd_extract(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int show = !quiet && isatty(2);
+    /* A progress line on a terminal, unless the rows go to that terminal too. */
+    int show = !quiet && isatty(2) && !(!strcmp(out, "-") && isatty(1));
     double t0 = cli_now(), last = t0;
     uint64_t flushed = 0;
     int failed = 0;
@@ -379,13 +349,13 @@ int cmd_extract(int argc, char **argv)
         if (show && (pkt.number & 0xffff) == 0) {
             double now = cli_now();
             if (now - last >= 0.5) {
-                progress(cap, x, t0, 0);
+                cli_progress(cap, x, t0, 0, NULL);
                 last = now;
             }
         }
     }
     if (show)
-        progress(cap, x, t0, 1);
+        cli_progress(cap, x, t0, 1, NULL);
     int interrupted = g_interrupted && !iface;
     if (!failed && !interrupted && extract_finish(x, &err) < 0) {
         fprintf(stderr, "snitch extract: %s: %s\n", strcmp(out, "-") ? out : "standard output", err.msg);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pipeline/extract.h"
 
 int outfile_open(outfile *o, const char *cmd, const char *path, int force)
 {
@@ -176,4 +177,35 @@ double cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void human(double v, char *buf, size_t n)
+{
+    const char *u[] = {"", "k", "M", "G", "T"};
+    int i = 0;
+    while (v >= 1000 && i < 4) {
+        v /= 1000;
+        i++;
+    }
+    snprintf(buf, n, i ? "%.1f %s" : "%.0f%s", v, u[i]);
+}
+
+void cli_progress(capture *c, const extract *x, double t0, int final, const char *extra)
+{
+    extract_stats st;
+    extract_get_stats(x, &st);
+    uint64_t done, total;
+    capture_progress(c, &done, &total);
+    double el = cli_now() - t0;
+    char p[32], fl[32], rate[32];
+    human((double)st.packets, p, sizeof p);
+    human((double)st.flows.flows, fl, sizeof fl);
+    human(el > 0 ? (double)st.packets / el : 0, rate, sizeof rate);
+    if (total)
+        fprintf(stderr, "\r  %5.1f%%  %spackets  %sflows  %spackets/s%s   ",
+                100.0 * (double)done / (double)total, p, fl, rate, extra ? extra : "");
+    else
+        fprintf(stderr, "\r  %spackets  %sflows  %spackets/s%s   ", p, fl, rate, extra ? extra : "");
+    if (final)
+        fprintf(stderr, "\r%60s\r", "");
 }

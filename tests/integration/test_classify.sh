@@ -70,6 +70,15 @@ done
 cmp -s "$work/t1.csv" "$work/v.csv" && ok "threads1-csv-equals-default" || bad "threads1-csv-equals-default"
 expect threads3-refused 2 "$SNITCH" classify -m "$work/m.snm" -r "$S" --threads 3
 expect batch0-refused 2 "$SNITCH" classify -m "$work/m.snm" -r "$S" --batch 0
+# A progress line on a terminal (script gives the command one), none with
+# -q, none when the verdicts go to that same terminal.
+script -qec "'$SNITCH' classify -m '$work/m.snm' -r '$S' -o '$work/tty.jsonl'" /dev/null >"$work/tty1" 2>&1
+has progress-on-terminal "$work/tty1" "100\.0%  [0-9.]+ kpackets  [0-9.]+ kflows"
+script -qec "'$SNITCH' classify -q -m '$work/m.snm' -r '$S' -o '$work/tty.jsonl' --force" /dev/null >"$work/tty2" 2>&1
+grep -q "kpackets" "$work/tty2" && bad "no-progress-with-q" || ok "no-progress-with-q"
+script -qec "'$SNITCH' classify -m '$work/m.snm' -r '$S'" /dev/null >"$work/tty3" 2>&1
+grep -q '"flow_id"' "$work/tty3" && ! grep -q "kpackets" "$work/tty3" && ok "no-progress-over-verdicts" \
+    || bad "no-progress-over-verdicts"
 # stdin and a pipe of verdicts into another tool
 "$SNITCH" classify -m "$work/m.snm" -r - -q <"$S" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 1000, n' \
     && ok "stdin-and-pipe" || bad "stdin-and-pipe"

@@ -146,4 +146,11 @@ sleep 1; kill -INT $pid; wait $pid; rc=$?
 kill $feeder 2>/dev/null; wait $feeder 2>/dev/null
 [ $rc -eq 130 ] && [ ! -e "$work/int.csv" ] && ! ls "$work" | grep -q '^int.csv.tmp' && ok "interrupt-leaves-nothing" || bad "interrupt-leaves-nothing (exit $rc)"
 
+# a progress line on a terminal, but not over rows written to it
+script -qec "'$SNITCH' extract -r '$S' -o '$work/tty.csv'" /dev/null >"$work/tty1" 2>&1
+has progress-on-terminal "$work/tty1" "100\.0%  [0-9.]+ kpackets"
+script -qec "'$SNITCH' extract -r '$S' -o -" /dev/null >"$work/tty2" 2>&1
+grep -q "^flow_id," "$work/tty2" && ! grep -q "kpackets" "$work/tty2" && ok "no-progress-over-rows" \
+    || bad "no-progress-over-rows"
+
 summary
