@@ -561,6 +561,60 @@ static void test_many_rows(void)
     free(y);
 }
 
+/* Fully grown trees on distinct rows have only pure leaves, and batches
+ * then count votes: the probabilities must be those of the walk one row at
+ * a time (which adds 1.0 per tree in doubles), to the bit; so must a forest
+ * with mixed leaves (duplicate rows with different classes), which keeps
+ * adding probabilities.  With 300 trees (more than a byte of votes). */
+static void test_votes_equal_probabilities(void)
+{
+    enum { N = 600, M = 333, F = 4, K = 7 };
+    static float x[N * F], xt[M * F];
+    static int32_t y[N];
+    static double pb[M * K], p1[K];
+    for (int mixed = 0; mixed < 2; mixed++) {
+        tr_seed(21 + (uint64_t)mixed);
+        for (size_t i = 0; i < N; i++) {
+            for (int j = 0; j < F; j++)
+                x[i * F + j] = (float)tr_unif();
+            y[i] = (int32_t)(tr_unif() * K);      /* noise: deep trees */
+            if (mixed && i % 3 == 1) {              /* a duplicate, another class */
+                memcpy(&x[i * F], &x[(i - 1) * F], F * sizeof *x);
+                y[i] = (y[i - 1] + 1) % K;
+            }
+        }
+        for (size_t i = 0; i < M * F; i++)
+            xt[i] = (float)tr_unif();
+        xt[5] = NAN;
+        forest_params p = params(300, 4, 1);
+        snitch_err e;
+        forest *m = forest_train(x, N, F, y, K, &p, NULL, NULL, &e);
+        CHECK(m != NULL);
+        if (!m)
+            continue;
+        forest_predict_proba(m, xt, M, pb, 1);
+        int same = 1, sums = 1;
+        for (size_t r = 0; r < M; r++) {
+            forest_predict_proba(m, xt + r * F, 1, p1, 1);
+            same &= memcmp(p1, pb + r * K, sizeof p1) == 0;
+            double t = 0;
+            for (int c = 0; c < K; c++)
+                t += pb[r * K + c];
+            sums &= fabs(t - 1) < 1e-9;
+        }
+        CHECK(same);
+        CHECK(sums);
+        /* pure leaves give multiples of 1/300 */
+        if (!mixed) {
+            int multiples = 1;
+            for (size_t q = 0; q < M * K; q++)
+                multiples &= pb[q] == (double)(long)(pb[q] * 300 + 0.5) / 300.0;
+            CHECK(multiples);
+        }
+        forest_free(m);
+    }
+}
+
 /* ---- determinism and serialization ------------------------------------ */
 
 static void test_determinism(void)
@@ -1029,6 +1083,7 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_progress);
     RUN(test_many_rows);
+    RUN(test_votes_equal_probabilities);
     RUN(test_determinism);
     RUN(test_save_load_roundtrip);
     RUN(test_load_rejects);
