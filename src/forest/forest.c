@@ -1494,6 +1494,22 @@ static void put_float(FILE *out, float v)
     fputs(buf, out);
 }
 
+/* The start of node i's dot statement: its id, and a label opening with
+ * the split (inner nodes), the Gini impurity and the sample count, up to
+ * "value = ". */
+static void put_node_head(FILE *out, const ftree *tr, uint32_t i, const char *const *features)
+{
+    const fnode *nd = &tr->node[i];
+    fprintf(out, "%u [label=\"", i);
+    if (!is_leaf(tr->node, i)) {
+        put_feature(out, features, nd->feat);
+        fputs(" <= ", out);
+        put_float(out, nd->thr);
+        fputs("\\n", out);
+    }
+    fprintf(out, "gini = %.3f\\nsamples = %u\\nvalue = ", tr->imp[i], tr->nsamp[i]);
+}
+
 /* Class weights of every node of tr (nn x k, malloc'd; NULL when out of
  * memory): leaves from their distribution times their weight, inner nodes
  * as the sum of their children (children follow parents, so walk
@@ -1535,7 +1551,6 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
         return -1;
     fputs("digraph Tree {\nnode [shape=box] ;\n", out);
     for (uint32_t i = 0; i < tr->nn; i++) {
-        const fnode *nd = &tr->node[i];
         const double *di = d + (size_t)i * k;
         size_t top = 0;
         double sum = 0;
@@ -1544,14 +1559,7 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
             if (di[c] > di[top])
                 top = c;
         }
-        fprintf(out, "%u [label=\"", i);
-        if (!is_leaf(tr->node, i)) {
-            put_feature(out, features, nd->feat);
-            fputs(" <= ", out);
-            put_float(out, nd->thr);
-            fputs("\\n", out);
-        }
-        fprintf(out, "gini = %.3f\\nsamples = %u\\nvalue = ", tr->imp[i], tr->nsamp[i]);
+        put_node_head(out, tr, i, features);
         if (k <= 10) {
             fputc('[', out);
             for (size_t c = 0; c < k; c++)
@@ -1958,7 +1966,6 @@ int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
     for (uint32_t i = 0; i < tr->nn; i++) {
         if (max_depth && depth[i] > max_depth)
             continue;
-        const fnode *nd = &tr->node[i];
         const double *di = d + (size_t)i * k;
         size_t top = 0;
         double sum = 0, second = 0;
@@ -1970,14 +1977,7 @@ int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
         for (size_t c = 0; c < k; c++)
             if (c != top && di[c] > second)
                 second = di[c];
-        fprintf(out, "%u [label=\"", i);
-        if (!is_leaf(tr->node, i)) {
-            put_feature(out, features, nd->feat);
-            fputs(" <= ", out);
-            put_float(out, nd->thr);
-            fputs("\\n", out);
-        }
-        fprintf(out, "gini = %.3f\\nsamples = %u\\nvalue = ", tr->imp[i], tr->nsamp[i]);
+        put_node_head(out, tr, i, features);
         if (k <= 6) {
             fputc('[', out);
             for (size_t c = 0; c < k; c++)
