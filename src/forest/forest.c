@@ -98,7 +98,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
@@ -1510,6 +1509,19 @@ static void put_node_head(FILE *out, const ftree *tr, uint32_t i, const char *co
     fprintf(out, "gini = %.3f\\nsamples = %u\\nvalue = ", tr->imp[i], tr->nsamp[i]);
 }
 
+/* Inner node i's two edges; the root's carry True/False labels, as
+ * sklearn draws them. */
+static void put_node_edges(FILE *out, const ftree *tr, uint32_t i)
+{
+    const fnode *nd = &tr->node[i];
+    if (i == 0) {
+        fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=45, headlabel=\"True\"] ;\n", nd->left);
+        fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=-45, headlabel=\"False\"] ;\n", nd->right);
+    } else {
+        fprintf(out, "%u -> %u ;\n%u -> %u ;\n", i, nd->left, i, nd->right);
+    }
+}
+
 /* Class weights of every node of tr (nn x k, malloc'd; NULL when out of
  * memory): leaves from their distribution times their weight, inner nodes
  * as the sum of their children (children follow parents, so walk
@@ -1574,18 +1586,9 @@ int forest_tree_dot(const forest *m, int t, const char *const *features,
         put_class(out, classes, (int)top);
         fputs("\"] ;\n", out);
     }
-    /* Edges: the root's carry True/False labels, as sklearn draws them. */
-    for (uint32_t i = 0; i < tr->nn; i++) {
-        const fnode *nd = &tr->node[i];
-        if (is_leaf(tr->node, i))
-            continue;
-        if (i == 0) {
-            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=45, headlabel=\"True\"] ;\n", nd->left);
-            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=-45, headlabel=\"False\"] ;\n", nd->right);
-        } else {
-            fprintf(out, "%u -> %u ;\n%u -> %u ;\n", i, nd->left, i, nd->right);
-        }
-    }
+    for (uint32_t i = 0; i < tr->nn; i++)
+        if (!is_leaf(tr->node, i))
+            put_node_edges(out, tr, i);
     fputs("}\n", out);
     free(d);
     return ferror(out) ? -1 : 0;
@@ -1902,19 +1905,8 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, in
      * memory for it), each array is allocated on its own. */
     size_t per_node = lean ? sizeof(pnode)
                            : sizeof(fnode) + sizeof(uint32_t) + 2 * sizeof(double) + sizeof(pnode);
-    size_t huge = (size_t)2 << 20;
-    size_t need = (cur_left(&c) / NODE_BYTES) * per_node + (size_t)nt * (lean ? 1 : 5) * 64;
-    arena ar = { NULL, 0, need };
-    if (need >= 4 * huge) {
-        ar.cap = need = (need + huge - 1) / huge * huge;
-        if ((ar.p = aligned_alloc(huge, need))) {
-#ifdef MADV_HUGEPAGE
-            madvise(ar.p, need, MADV_HUGEPAGE);    /* a hint: fine if refused */
-#endif
-        }
-    } else {
-        ar.p = malloc(need);
-    }
+    arena ar = { NULL, 0, (cur_left(&c) / NODE_BYTES) * per_node + (size_t)nt * (lean ? 1 : 5) * 64 };
+    ar.p = big_alloc(&ar.cap);
     m->arena = ar.p;
     node_scratch ns = { NULL, 0 };
     for (uint32_t t = 0; t < nt; t++)
@@ -2004,17 +1996,9 @@ int forest_tree_dot_limited(const forest *m, int t, const char *const *features,
         if (!is_leaf(tr->node, i) && max_depth && depth[i] == max_depth)
             fprintf(out, "c%u [label=\"(...)\", shape=plaintext, style=\"\"] ;\n%u -> c%u ;\n", i, i, i);
     }
-    for (uint32_t i = 0; i < tr->nn; i++) {
-        const fnode *nd = &tr->node[i];
-        if (is_leaf(tr->node, i) || (max_depth && depth[i] >= max_depth))
-            continue;
-        if (i == 0) {
-            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=45, headlabel=\"True\"] ;\n", nd->left);
-            fprintf(out, "0 -> %u [labeldistance=2.5, labelangle=-45, headlabel=\"False\"] ;\n", nd->right);
-        } else {
-            fprintf(out, "%u -> %u ;\n%u -> %u ;\n", i, nd->left, i, nd->right);
-        }
-    }
+    for (uint32_t i = 0; i < tr->nn; i++)
+        if (!is_leaf(tr->node, i) && !(max_depth && depth[i] >= max_depth))
+            put_node_edges(out, tr, i);
     fputs("}\n", out);
     free(d);
     free(depth);

@@ -13,11 +13,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "util/xalloc.h"
 
 #define MF_MAGIC_LEN 8
 #define MF_HASH_LEN 32
@@ -408,18 +409,7 @@ int mf_read_path(const char *path, mf_file *out, snitch_err *e)
      * end of file, one byte of headroom so EOF needs no extra growth. */
     size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
     size_t len = 0;
-    uint8_t *buf = NULL;
-    /* A big file goes to huge pages where the kernel grants them: faulting
-     * in tens of MB 4 KiB at a time cost more than reading them. */
-    size_t huge = (size_t)2 << 20;
-    if (cap >= 4 * huge && (buf = aligned_alloc(huge, (cap + huge - 1) / huge * huge))) {
-        cap = (cap + huge - 1) / huge * huge;
-#ifdef MADV_HUGEPAGE
-        madvise(buf, cap, MADV_HUGEPAGE);   /* a hint: fine if refused */
-#endif
-    }
-    if (!buf)
-        buf = malloc(cap);
+    uint8_t *buf = big_alloc(&cap);     /* a big file: huge pages */
     if (!buf) {
         close(fd);
         return err_set(e, "%s: out of memory", path);

@@ -12,4 +12,12 @@
  * size would overflow. */
 int array_grow(void **arr, size_t *cap, size_t need, size_t elem_size);
 
+/* A block of at least *n bytes for free(), realloc() and free() alike.
+ * From 8 MiB on it is aligned to 2 MiB, *n is rounded up to whole 2 MiB
+ * pages, and transparent huge pages are asked for (a hint): faulting in
+ * tens of MB 4 KiB at a time costs more than filling them.  Smaller, or
+ * when the aligned block is refused, plain malloc(*n).  NULL when out of
+ * memory. */
+void *big_alloc(size_t *n);
+
 #endif
