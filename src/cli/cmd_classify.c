@@ -72,7 +72,6 @@ typedef struct ctx {
     model *m;
     feat_map map;
     feat_ws *ws;
-    float *x;               /* = xbuf[cur] */
     double *p;
     FILE *out;
     int csv;
@@ -82,8 +81,7 @@ typedef struct ctx {
     uint64_t lat_pkts;              /* sum of packets at decision */
     int64_t lat_ns;                 /* sum of capture time to decision */
     int failed;
-    struct verdict *batch;          /* flows waiting for their prediction: bbuf[cur] */
-    size_t nb, cap;                 /* waiting, batch size */
+    size_t nb, cap;                 /* flows waiting in bbuf/xbuf[cur], batch size */
     int threads;                    /* for model_predict_proba */
     /* Two batches: the packet loop fills bbuf/xbuf[cur] while, with a
      * worker, the worker predicts and writes the other (pending: its
@@ -281,12 +279,11 @@ static void flush_batch(ctx *c)
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
     c->cur ^= 1;
-    c->batch = c->bbuf[c->cur];
-    c->x = c->xbuf[c->cur];
     c->nb = 0;
 }
 
-/* Wait for the worker to finish what it was given, and stop it. */
+/* Wait for the worker to finish what it was given, stop it, and release
+ * what it shared with the packet loop. */
 static void stop_worker(ctx *c)
 {
     if (!c->worker)
@@ -296,6 +293,8 @@ static void stop_worker(ctx *c)
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->th, NULL);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
     c->worker = 0;
 }
 
@@ -303,8 +302,8 @@ static void on_flow(void *arg, const extract_flow *r)
 {
     ctx *c = arg;
     const flow *f = r->f;
-    verdict *v = &c->batch[c->nb];
-    if (feat_map_vector(&c->map, c->ws, r->data, c->x + c->nb * c->m->nfeat) < 0) {
+    verdict *v = &c->bbuf[c->cur][c->nb];
+    if (feat_map_vector(&c->map, c->ws, r->data, c->xbuf[c->cur] + c->nb * c->m->nfeat) < 0) {
         c->failed = 1;
         return;
     }
@@ -442,7 +441,6 @@ int cmd_classify(int argc, char **argv)
     snitch_err e = {""};
     ctx cx;
     memset(&cx, 0, sizeof cx);
-    int had_worker = 0;
     cx.m = model_load_flags(mpath, MODEL_LOAD_LEAN, &e);
     if (!cx.m) {
         fprintf(stderr, "snitch classify: %s\n", e.msg);
@@ -477,8 +475,6 @@ int cmd_classify(int argc, char **argv)
         if (!cx.bbuf[b] || !cx.xbuf[b])
             nbuf = -1;
     }
-    cx.batch = cx.bbuf[0];
-    cx.x = cx.xbuf[0];
     cx.p = malloc(cx.cap * cx.m->nclasses * sizeof *cx.p);
     capture *cap = NULL;
     outfile of;
@@ -538,7 +534,6 @@ int cmd_classify(int argc, char **argv)
             pthread_cond_destroy(&cx.cv);
         }
     }
-    had_worker = cx.worker;
     g_cap = cap;
     g_stop = 0;
     struct sigaction sa;
@@ -648,10 +643,6 @@ int cmd_classify(int argc, char **argv)
     rc = outfile_commit(&of, "classify") < 0 ? EXIT_FAIL : EXIT_OK;
 cleanup:
     stop_worker(&cx);
-    if (had_worker) {
-        pthread_mutex_destroy(&cx.mu);
-        pthread_cond_destroy(&cx.cv);
-    }
     if (rc != EXIT_OK && of.f)
         outfile_abort(&of);
     if (cx.cw)
@@ -661,9 +652,9 @@ cleanup:
     labeler_free(lab);
     feat_map_free(&cx.map);
     feat_ws_free(cx.ws);
-    for (size_t i = 0; cx.batch && i < cx.nb; i++) {
-        free(cx.batch[i].sni);
-        free(cx.batch[i].label);
+    for (size_t i = 0; cx.bbuf[cx.cur] && i < cx.nb; i++) {
+        free(cx.bbuf[cx.cur][i].sni);
+        free(cx.bbuf[cx.cur][i].label);
     }
     for (int b = 0; b < 2; b++) {
         free(cx.bbuf[b]);
