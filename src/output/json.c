@@ -10,10 +10,12 @@
 #include "json.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <string.h>
 
 #include "output/csv.h"
+#include "util/utf8.h"
 
 #define JSON_MAX_DEPTH ((int)(sizeof ((json_writer *)0)->first / sizeof(int)))
 
@@ -64,49 +66,6 @@ static void put_fffd(FILE *f)
     fputs("\xEF\xBF\xBD", f);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 if invalid,
- * with *bad set to the bytes to replace by one U+FFFD: the maximal prefix
- * of a valid sequence (Unicode's "maximal subpart" practice, which is also
- * what Python's decode(errors='replace') does). */
-static size_t utf8_seq(const unsigned char *s, size_t *bad)
-{
-    unsigned char b = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;     /* range of the second byte */
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xC2 && b <= 0xDF) {
-        len = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        len = 3;
-        if (b == 0xE0)
-            lo = 0xA0;      /* overlong */
-        else if (b == 0xED)
-            hi = 0x9F;      /* UTF-16 surrogates */
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        len = 4;
-        if (b == 0xF0)
-            lo = 0x90;      /* overlong */
-        else if (b == 0xF4)
-            hi = 0x8F;      /* above U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    /* The terminating NUL fails every range check, so no reading past it. */
-    if (s[1] < lo || s[1] > hi) {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            *bad = i;
-            return 0;
-        }
-    }
-    return len;
-}
-
 static void put_string(FILE *f, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -122,7 +81,7 @@ static void put_string(FILE *f, const char *str)
             break;
         unsigned char c = *s;
         if (c >= 0x80) {
-            size_t bad = 0, len = utf8_seq(s, &bad);
+            size_t bad = 0, len = utf8_seq_len(s, SIZE_MAX, &bad);
             if (len) {
                 fwrite(s, 1, len, f);
                 s += len;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 typedef struct parser {
@@ -141,40 +142,6 @@ void json_value_free(json_value *v)
 
 static int parse_value(parser *p, json_value *v);
 
-/* Length of the valid UTF-8 sequence at s[0..avail), or 0.  Overlong
- * forms, UTF-16 surrogates and code points above U+10FFFF are invalid. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char b = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xC2 && b <= 0xDF) {
-        len = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        len = 3;
-        if (b == 0xE0)
-            lo = 0xA0;
-        else if (b == 0xED)
-            hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        len = 4;
-        if (b == 0xF0)
-            lo = 0x90;
-        else if (b == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 static int hex4(const unsigned char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -239,7 +206,7 @@ static int parse_string(parser *p, char **out, size_t *out_len)
             goto bad;
         }
         if (c >= 0x80) {
-            size_t l = utf8_len(p->s + i, end - i);
+            size_t l = utf8_seq_len(p->s + i, end - i, NULL);
             if (!l) {
                 fail(p, i, "invalid UTF-8 (byte 0x%02x) in a string", c);
                 goto bad;

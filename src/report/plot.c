@@ -12,10 +12,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "report/child.h"
 #include "util/strmap.h"
+#include "util/utf8.h"
 
 #define PLOT_TIMEOUT_MS 120000
 /* Longest name shown on an axis or in a legend, and longest title, in
@@ -44,29 +46,6 @@ unsigned plot_color(size_t i)
     return palette[i % (sizeof palette / sizeof *palette)];
 }
 
-/* Length of a valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char b = s[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xC2 && b <= 0xDF)
-        len = 2;
-    else if (b >= 0xE0 && b <= 0xEF)
-        len = 3, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-    else if (b >= 0xF0 && b <= 0xF4)
-        len = 4, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-    else
-        return 0;
-    if (s[1] < lo || s[1] > hi)     /* a NUL fails here: no overread */
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 /* A gnuplot single-quoted string: only '' is special inside.  Control
  * characters become spaces, invalid UTF-8 '?', and a long name is cut
  * with "..." so that one SNI cannot push the plot off its canvas. */
@@ -80,7 +59,7 @@ static void gp_text(FILE *f, const char *str, size_t max)
             fputs("...", f);
             break;
         }
-        size_t l = utf8_len(s);
+        size_t l = utf8_seq_len(s, SIZE_MAX, NULL);
         if (!l) {
             putc('?', f);
             s++;

@@ -24,6 +24,7 @@
 #include "report/plot.h"
 #include "report/results.h"
 #include "table/table.h"
+#include "util/utf8.h"
 
 #define NONE ((size_t)-1)
 
@@ -82,18 +83,8 @@ static void h_text(FILE *f, const char *str)
             s++;
             continue;
         }
-        size_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF)
-            len = 2;
-        else if (b >= 0xE0 && b <= 0xEF)
-            len = 3, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-        else if (b >= 0xF0 && b <= 0xF4)
-            len = 4, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-        int okseq = len && s[1] >= lo && s[1] <= hi;
-        for (size_t i = 2; okseq && i < len; i++)
-            okseq = s[i] >= 0x80 && s[i] <= 0xBF;
-        if (okseq) {
+        size_t len = utf8_seq_len(s, SIZE_MAX, NULL);
+        if (len) {
             fwrite(s, 1, len, f);
             s += len;
         } else {
