@@ -19,11 +19,18 @@
  * image when it is not a valid container (so the forest layout is also
  * fuzzed without the container around it).  A forest it accepts must
  * predict probabilities in 0 .. 1 summing to 1, and what it saves must
- * load again and save to the same bytes. */
+ * load again and save to the same bytes.
+ *
+ * The image is also written to a file and read front to back by mf_stream
+ * (through a window of 1 to 64 bytes, in reads of 1 to 9 bytes): it must
+ * accept exactly when mf_parse does, with the same sections and bytes. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <stdio.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -51,7 +58,7 @@ static uint32_t next(uint32_t *s)
 
 static void read_section(const mf_section *sec, uint32_t seed)
 {
-    mf_cur c = { sec->data, sec->len, 0, 0 };
+    mf_cur c = { .p = sec->data, .len = sec->len };
     uint32_t s = seed | 1;
     /* every step either consumes a byte, fails, or is a zero-length read;
      * the bound only stops a long run of the last kind */
@@ -184,6 +191,55 @@ static void try_forest(const uint8_t *p, size_t len, size_t nfeat, int ncls)
     forest_free(m);
 }
 
+static const char *stream_path(void)
+{
+    static char path[512];
+    if (!path[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/fuzz_modelfile-%ld.snm", t && *t ? t : "/tmp",
+                 (long)getpid());
+    }
+    return path;
+}
+
+/* f: mf_parse's result, NULL when it refused the image. */
+static void check_stream(const uint8_t *img, size_t len, const mf_file *f, uint8_t ctl)
+{
+    FILE *fp = fopen(stream_path(), "wb");
+    CHECK(fp && fwrite(img, 1, len, fp) == len && fclose(fp) == 0);
+    mf_stream *s = mf_stream_open(stream_path(), (size_t)(ctl >> 2) % 64 + 1);
+    int acc = 0;
+    size_t i = 0;
+    if (s) {
+        uint32_t tag, st = ctl | 1u;
+        uint64_t l;
+        int r;
+        while ((r = mf_stream_next(s, &tag, &l)) == 1) {
+            CHECK(!f || (i < f->nsec && tag == f->sec[i].tag && l == f->sec[i].len));
+            mf_cur c;
+            mf_stream_cursor(s, &c);
+            size_t want = next(&st) % 3 ? (size_t)l : (size_t)l / 2;
+            while (c.off < want) {
+                size_t n = next(&st) % 9 + 1, at = c.off;
+                if (n > want - c.off)
+                    n = want - c.off;
+                const uint8_t *b = mf_get_bytes(&c, n);
+                if (!b) {
+                    CHECK(!f);      /* only a damaged file runs short */
+                    break;
+                }
+                CHECK(!f || memcmp(b, f->sec[i].data + at, n) == 0);
+            }
+            i++;
+        }
+        acc = r == 0 && mf_stream_finish(s) == 0;
+        mf_stream_close(s);
+    }
+    unlink(stream_path());
+    CHECK(acc == (f != NULL));
+    CHECK(!acc || i == f->nsec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 3)
@@ -208,6 +264,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(e.msg[0] != '\0');
         CHECK(f.raw == NULL && f.sec == NULL && f.nsec == 0);
         mf_file_free(&f);
+        check_stream(img, len, NULL, ctl);
         if (len)
             try_forest(img, len, data[1], data[2]);
         free(img);
@@ -224,6 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += 12 + sec->len;
     }
     CHECK(off == len - 32);
+    check_stream(img, len, &f, ctl);
 
     mf_buf b = { 0 };
     if (mf_build(f.sec, f.nsec, &b) == 0)

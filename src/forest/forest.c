@@ -1671,11 +1671,16 @@ static inline double le_f64(const uint8_t *p)
 /* The next n bytes of c, or NULL (and c->bad) when fewer are left. */
 static inline const uint8_t *take(mf_cur *c, size_t n)
 {
-    if (cur_left(c) < n) {
-        c->bad = 1;
+    const uint8_t *p;
+    if (!c->src) {      /* all bytes at hand */
+        if (cur_left(c) < n) {
+            c->bad = 1;
+            return NULL;
+        }
+        p = c->p + c->off;
+    } else if (!(p = mf_cur_peek(c, n))) {    /* a window onto a file */
         return NULL;
     }
-    const uint8_t *p = c->p + c->off;
     c->off += n;
     return p;
 }
@@ -1852,14 +1857,20 @@ out:
 forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, int flags,
                     snitch_err *e)
 {
+    mf_cur c = { .p = p, .len = len };
+    return forest_load_cur(&c, nfeat, nclasses, flags, e);
+}
+
+forest *forest_load_cur(mf_cur *c, size_t nfeat, int nclasses, int flags, snitch_err *e)
+{
     int lean = (flags & FOREST_LOAD_LEAN) != 0;
-    mf_cur c = { p, len, 0, 0 };
-    uint32_t ver = mf_get_u32(&c), nf = mf_get_u32(&c), k = mf_get_u32(&c), nt = mf_get_u32(&c);
-    int32_t maxd = (int32_t)mf_get_u32(&c), mfreq = (int32_t)mf_get_u32(&c);
-    int32_t mfu = (int32_t)mf_get_u32(&c), msl = (int32_t)mf_get_u32(&c);
-    uint8_t bal = mf_get_u8(&c);
-    uint64_t seed = mf_get_u64(&c);
-    if (c.bad)
+    size_t len = c->len;
+    uint32_t ver = mf_get_u32(c), nf = mf_get_u32(c), k = mf_get_u32(c), nt = mf_get_u32(c);
+    int32_t maxd = (int32_t)mf_get_u32(c), mfreq = (int32_t)mf_get_u32(c);
+    int32_t mfu = (int32_t)mf_get_u32(c), msl = (int32_t)mf_get_u32(c);
+    uint8_t bal = mf_get_u8(c);
+    uint64_t seed = mf_get_u64(c);
+    if (c->bad)
         return err_set(e, "forest: truncated header (%zu bytes)", len), NULL;
     if (ver != FOREST_LAYOUT)
         return err_set(e, "forest: layout version %u, expected %u", ver, FOREST_LAYOUT), NULL;
@@ -1873,8 +1884,8 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, in
         return err_set(e, "forest: bad parameters (max_depth %d, min_samples_leaf %d, balanced %u, "
                        "max_features %d/%d)", maxd, msl, bal, mfreq, mfu), NULL;
     /* The smallest tree (one leaf of one class) takes 4 + 36 + 4 + 12 bytes. */
-    if ((uint64_t)nt * (4 + NODE_BYTES + 16) > cur_left(&c))
-        return err_set(e, "forest: %u trees cannot fit in %zu bytes", nt, cur_left(&c)), NULL;
+    if ((uint64_t)nt * (4 + NODE_BYTES + 16) > cur_left(c))
+        return err_set(e, "forest: %u trees cannot fit in %zu bytes", nt, cur_left(c)), NULL;
 
     forest *m = calloc(1, sizeof *m);
     if (!m)
@@ -1905,20 +1916,20 @@ forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, in
      * memory for it), each array is allocated on its own. */
     size_t per_node = lean ? sizeof(pnode)
                            : sizeof(fnode) + sizeof(uint32_t) + 2 * sizeof(double) + sizeof(pnode);
-    arena ar = { NULL, 0, (cur_left(&c) / NODE_BYTES) * per_node + (size_t)nt * (lean ? 1 : 5) * 64 };
+    arena ar = { NULL, 0, (cur_left(c) / NODE_BYTES) * per_node + (size_t)nt * (lean ? 1 : 5) * 64 };
     ar.p = big_alloc(&ar.cap);
     m->arena = ar.p;
     node_scratch ns = { NULL, 0 };
     for (uint32_t t = 0; t < nt; t++)
-        if (load_tree(&c, (int)t, nfeat, nclasses, &m->tree[t], &ar, lean ? &ns : NULL, e) < 0) {
+        if (load_tree(c, (int)t, nfeat, nclasses, &m->tree[t], &ar, lean ? &ns : NULL, e) < 0) {
             free(ns.p);
             forest_free(m);
             return NULL;
         }
     free(ns.p);
-    if (c.off != c.len) {
+    if (c->off != c->len) {
         forest_free(m);
-        return err_set(e, "forest: %zu trailing bytes after the last tree", c.len - c.off), NULL;
+        return err_set(e, "forest: %zu trailing bytes after the last tree", c->len - c->off), NULL;
     }
     return m;
 }

@@ -82,6 +82,9 @@ enum { FOREST_LOAD_LEAN = 1 };
  * NULL with e naming the tree and node on any defect. */
 forest *forest_load(const uint8_t *p, size_t len, size_t nfeat, int nclasses, int flags,
                     snitch_err *e);
+/* The same from a cursor over the section (a streaming one too: see
+ * mf_stream), which it leaves after the forest's last byte. */
+forest *forest_load_cur(mf_cur *c, size_t nfeat, int nclasses, int flags, snitch_err *e);
 int forest_is_lean(const forest *m);
 
 void forest_free(forest *m);

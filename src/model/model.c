@@ -117,7 +117,7 @@ static model *load_image(const uint8_t *data, size_t len, const char *name, int 
 static int load_members(model *m, const mf_section *sec, const char *name, int depth,
                         int flags, snitch_err *e)
 {
-    mf_cur c = {sec->data, sec->len, 0, 0};
+    mf_cur c = {.p = sec->data, .len = sec->len};
     uint32_t n = mf_get_u32(&c);
     if (c.bad || n < 1 || n > MAX_MEMBERS)
         return err_set(e, "%s: ENSM: %u members (1 to %d)", name, n, MAX_MEMBERS);
@@ -170,6 +170,34 @@ static int load_members(model *m, const mf_section *sec, const char *name, int d
     return r;
 }
 
+/* The META section into m (name for messages, depth > 0 inside an
+ * ensemble).  0 or -1 with e. */
+static int parse_meta(model *m, mf_cur *c, const char *name, int depth, snitch_err *e)
+{
+    uint32_t kind = mf_get_u32(c);
+    m->label_mode = mf_get_str(c, MAX_NAME);
+    uint32_t nf = mf_get_u32(c);
+    if (c->bad || nf == 0 || nf > MAX_FEAT || (size_t)nf * 4 > c->len - c->off)
+        return err_set(e, "%s: META: bad feature count", name);
+    m->nfeat = nf;
+    m->feat = get_names(c, nf);
+    uint32_t nc = c->bad ? 0 : mf_get_u32(c);
+    if (c->bad || nc == 0 || nc > MAX_CLASSES || (size_t)nc * 4 > c->len - c->off)
+        return err_set(e, "%s: META: bad feature names or class count", name);
+    m->nclasses = nc;
+    m->classes = get_names(c, nc);
+    m->train_rows = mf_get_u64(c);
+    m->description = mf_get_str(c, 1 << 20);
+    if (c->bad || c->off != c->len)
+        return err_set(e, "%s: META section is damaged (at byte %zu of %zu)", name, c->off, c->len);
+    if (kind != MODEL_FOREST && kind != MODEL_NET && kind != MODEL_ENSEMBLE)
+        return err_set(e, "%s: model kind %u is not known to this snitch", name, kind);
+    if (kind == MODEL_ENSEMBLE && depth > 0)
+        return err_set(e, "%s: an ensemble inside an ensemble", name);
+    m->kind = (model_kind)kind;
+    return 0;
+}
+
 /* A model from a parsed container (consumed: freed here). */
 static model *load_parsed(mf_file *fp, const char *name, int depth, int flags,
                           snitch_err *e)
@@ -186,38 +214,10 @@ static model *load_parsed(mf_file *fp, const char *name, int depth, int flags,
         err_set(e, "%s: no META section (not a model saved by snitch train)", name);
         goto fail;
     }
-    mf_cur c = {meta->data, meta->len, 0, 0};
-    uint32_t kind = mf_get_u32(&c);
-    m->label_mode = mf_get_str(&c, MAX_NAME);
-    uint32_t nf = mf_get_u32(&c);
-    if (c.bad || nf == 0 || nf > MAX_FEAT || (size_t)nf * 4 > c.len - c.off) {
-        err_set(e, "%s: META: bad feature count", name);
+    mf_cur c = {.p = meta->data, .len = meta->len};
+    if (parse_meta(m, &c, name, depth, e) < 0)
         goto fail;
-    }
-    m->nfeat = nf;
-    m->feat = get_names(&c, nf);
-    uint32_t nc = c.bad ? 0 : mf_get_u32(&c);
-    if (c.bad || nc == 0 || nc > MAX_CLASSES || (size_t)nc * 4 > c.len - c.off) {
-        err_set(e, "%s: META: bad feature names or class count", name);
-        goto fail;
-    }
-    m->nclasses = nc;
-    m->classes = get_names(&c, nc);
-    m->train_rows = mf_get_u64(&c);
-    m->description = mf_get_str(&c, 1 << 20);
-    if (c.bad || c.off != c.len) {
-        err_set(e, "%s: META section is damaged (at byte %zu of %zu)", name, c.off, c.len);
-        goto fail;
-    }
-    if (kind != MODEL_FOREST && kind != MODEL_NET && kind != MODEL_ENSEMBLE) {
-        err_set(e, "%s: model kind %u is not known to this snitch", name, kind);
-        goto fail;
-    }
-    if (kind == MODEL_ENSEMBLE && depth > 0) {
-        err_set(e, "%s: an ensemble inside an ensemble", name);
-        goto fail;
-    }
-    m->kind = (model_kind)kind;
+    uint32_t kind = (uint32_t)m->kind;
     static const uint32_t tags[] = {0, TAG_FRST, TAG_NNET, TAG_ENSM};
     static const char *const tagname[] = {"", "FRST", "NNET", "ENSM"};
     const mf_section *sec = mf_find(&f, tags[kind]);
@@ -275,8 +275,53 @@ model *model_load_image(const uint8_t *p, size_t len, const char *name, snitch_e
     return load_image(p, len, name, 0, 0, e);
 }
 
+model *model_load_streamed(const char *path, int flags, size_t window)
+{
+    mf_stream *s = mf_stream_open(path, window);
+    model *m = s ? calloc(1, sizeof *m) : NULL;
+    if (!m) {
+        mf_stream_close(s);
+        return NULL;
+    }
+    snitch_err e;
+    uint32_t tag;
+    uint64_t len;
+    int r, seen = 0;    /* 1: META read, 2: and the forest */
+    while ((r = mf_stream_next(s, &tag, &len)) == 1) {
+        mf_cur c;
+        mf_stream_cursor(s, &c);
+        if (tag == TAG_META && seen == 0) {
+            if (parse_meta(m, &c, path, 0, &e) < 0 || m->kind != MODEL_FOREST)
+                break;
+        } else if (tag == TAG_FRST && seen == 1) {
+            m->forest = forest_load_cur(&c, m->nfeat, (int)m->nclasses,
+                                        (flags & MODEL_LOAD_LEAN) ? FOREST_LOAD_LEAN : 0, &e);
+            if (!m->forest)
+                break;
+        } else {
+            break;      /* another layout: mf_read_path's to judge */
+        }
+        seen++;
+    }
+    if (r != 0 || seen != 2 || mf_stream_finish(s) < 0) {
+        model_free(m);
+        m = NULL;
+    }
+    mf_stream_close(s);
+    return m;
+}
+
 model *model_load_flags(const char *path, int flags, snitch_err *e)
 {
+    /* A forest read front to back: no copy of the file in memory (tens of
+     * MB for a big forest, and fresh memory is slow to come by on some
+     * machines).  Any other model, and any defect, takes the path below,
+     * which gives the verdict and the message. */
+    if (flags & MODEL_LOAD_LEAN) {
+        model *m = model_load_streamed(path, flags, 0);
+        if (m)
+            return m;
+    }
     mf_file f;
     if (mf_read_path(path, &f, e) < 0)
         return NULL;

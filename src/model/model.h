@@ -72,6 +72,12 @@ model *model_load(const char *path, snitch_err *e);
  * be saved, and its forests have no importances or drawings. */
 enum { MODEL_LOAD_LEAN = 1 };
 model *model_load_flags(const char *path, int flags, snitch_err *e);
+/* What model_load_flags tries first with MODEL_LOAD_LEAN: a forest model
+ * file (META, then FRST, nothing else) read front to back through a window
+ * (window: its first size in bytes, 0 for the default; see mf_stream),
+ * never whole.  NULL, without a message, for anything else or any defect:
+ * then model_load_flags reads it whole and says what is wrong. */
+model *model_load_streamed(const char *path, int flags, size_t window);
 /* The same from a file image in memory; name is used in messages. */
 model *model_load_image(const uint8_t *p, size_t len, const char *name, snitch_err *e);
 

@@ -124,14 +124,28 @@ void mf_put_str(mf_buf *b, const char *s)
 /* The n bytes at the cursor, advancing past them; NULL (and bad, which
  * stays set) if fewer than n remain.  off > len cannot happen through this
  * API, but a hand-filled cursor is checked too rather than trusted. */
-static const uint8_t *cur_take(mf_cur *c, size_t n)
+static int stream_fill(mf_cur *c, size_t n);
+
+const uint8_t *mf_cur_peek(mf_cur *c, size_t n)
 {
     if (c->bad || c->off > c->len || n > c->len - c->off) {
         c->bad = 1;
         return NULL;
     }
-    const uint8_t *p = c->p + c->off;
-    c->off += n;
+    if (!c->src)
+        return c->p + c->off;
+    if (c->off < c->lo || c->off > c->hi || (n > c->hi - c->off && stream_fill(c, n) < 0)) {
+        c->bad = 1;
+        return NULL;
+    }
+    return c->p + (c->off - c->lo);
+}
+
+static const uint8_t *cur_take(mf_cur *c, size_t n)
+{
+    const uint8_t *p = mf_cur_peek(c, n);
+    if (p)
+        c->off += n;
     return p;
 }
 
@@ -476,4 +490,176 @@ void mf_file_free(mf_file *f)
     free(f->raw);
     free(f->sec);
     memset(f, 0, sizeof *f);
+}
+
+/* ---- reading front to back ---- */
+
+struct mf_stream {
+    int fd;
+    EVP_MD_CTX *md;             /* SHA-256 of every byte before the checksum */
+    uint8_t *buf;               /* the window of the current section's cursor */
+    size_t cap;
+    uint64_t size;              /* the file's size when opened */
+    uint64_t pos;               /* bytes read so far */
+    uint32_t nsec, seen;        /* sections in the header, announced */
+    uint32_t tags[MF_MAX_SECTIONS];
+    uint64_t sec_len, sec_left; /* the current section: length, bytes not yet read */
+    mf_cur *active;             /* the current section's cursor */
+};
+
+/* Exactly n bytes from the file (checksummed unless hash is 0). */
+static int stream_read(mf_stream *s, uint8_t *dst, size_t n, int hash)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(s->fd, dst + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    if (hash && EVP_DigestUpdate(s->md, dst, n) != 1)
+        return -1;
+    s->pos += n;
+    return 0;
+}
+
+/* Make the cursor's window hold its n bytes from off: keep what it has not
+ * read, at the front, and read from the file (never past the section). */
+static int stream_fill(mf_cur *c, size_t n)
+{
+    mf_stream *s = c->src;
+    if (s->active != c)
+        return -1;
+    size_t keep = c->hi - c->off;
+    if (n > s->cap) {
+        size_t ncap = s->cap > SIZE_MAX / 2 || n > s->cap * 2 ? n : s->cap * 2;
+        uint8_t *nb = malloc(ncap);
+        if (!nb)
+            return -1;
+        memcpy(nb, c->p + (c->off - c->lo), keep);
+        free(s->buf);
+        s->buf = nb;
+        s->cap = ncap;
+    } else {
+        memmove(s->buf, c->p + (c->off - c->lo), keep);
+    }
+    c->p = s->buf;
+    c->lo = c->off;
+    c->hi = c->off + keep;
+    while (c->hi - c->lo < n) {
+        size_t room = s->cap - (c->hi - c->lo);
+        size_t want = (uint64_t)room < s->sec_left ? room : (size_t)s->sec_left;
+        if (want == 0)
+            return -1;
+        ssize_t r = read(s->fd, s->buf + (c->hi - c->lo), want);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || EVP_DigestUpdate(s->md, s->buf + (c->hi - c->lo), (size_t)r) != 1)
+            return -1;
+        s->pos += (uint64_t)r;
+        s->sec_left -= (uint64_t)r;
+        c->hi += (size_t)r;
+    }
+    return 0;
+}
+
+mf_stream *mf_stream_open(const char *path, size_t window)
+{
+    mf_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    uint8_t h[MF_HEADER_LEN];
+    s->cap = window ? window : (size_t)1 << 20;
+    if (s->fd < 0 || fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < MF_MIN_LEN || (uint64_t)st.st_size > MF_MAX_FILE ||
+        (uint64_t)st.st_size > SIZE_MAX || !(s->md = EVP_MD_CTX_new()) ||
+        EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1 || !(s->buf = malloc(s->cap)))
+        goto no;
+    s->size = (uint64_t)st.st_size;
+    if (stream_read(s, h, sizeof h, 1) < 0 || memcmp(h, MF_MAGIC, MF_MAGIC_LEN) != 0 ||
+        rd32(h + MF_MAGIC_LEN) != MF_VERSION)
+        goto no;
+    s->nsec = rd32(h + MF_MAGIC_LEN + 4);
+    if (s->nsec > MF_MAX_SECTIONS)
+        goto no;
+    return s;
+no:
+    mf_stream_close(s);
+    return NULL;
+}
+
+/* Read (and checksum) what is left of the current section. */
+static int stream_skip(mf_stream *s)
+{
+    s->active = NULL;
+    while (s->sec_left) {
+        size_t n = (uint64_t)s->cap < s->sec_left ? s->cap : (size_t)s->sec_left;
+        if (stream_read(s, s->buf, n, 1) < 0)
+            return -1;
+        s->sec_left -= n;
+    }
+    return 0;
+}
+
+int mf_stream_next(mf_stream *s, uint32_t *tag, uint64_t *len)
+{
+    if (stream_skip(s) < 0)
+        return -1;
+    if (s->seen == s->nsec)
+        return 0;
+    /* What is left for this header, the section and the checksum, by the
+     * size at open; the checksum and the end of file decide in the end. */
+    uint8_t h[MF_SECHDR_LEN];
+    if (s->size - s->pos < (uint64_t)MF_SECHDR_LEN + MF_HASH_LEN ||
+        stream_read(s, h, sizeof h, 1) < 0)
+        return -1;
+    uint32_t t = rd32(h);
+    uint64_t l = rd64(h + 4);
+    if (!tag_ok(t) || l > s->size - s->pos - MF_HASH_LEN)
+        return -1;
+    for (uint32_t j = 0; j < s->seen; j++)
+        if (s->tags[j] == t)
+            return -1;
+    s->tags[s->seen++] = t;
+    s->sec_len = s->sec_left = l;
+    *tag = t;
+    *len = l;
+    return 1;
+}
+
+void mf_stream_cursor(mf_stream *s, mf_cur *c)
+{
+    *c = (mf_cur){ .p = s->buf, .len = (size_t)s->sec_len, .src = s };
+    s->active = c;
+}
+
+int mf_stream_finish(mf_stream *s)
+{
+    uint8_t want[MF_HASH_LEN], got[MF_HASH_LEN], extra;
+    unsigned olen = 0;
+    if (stream_skip(s) < 0 || s->seen != s->nsec || stream_read(s, got, sizeof got, 0) < 0 ||
+        EVP_DigestFinal_ex(s->md, want, &olen) != 1 || olen != MF_HASH_LEN ||
+        memcmp(want, got, MF_HASH_LEN) != 0)
+        return -1;
+    for (;;) {     /* and nothing after it */
+        ssize_t r = read(s->fd, &extra, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r == 0 ? 0 : -1;
+    }
+}
+
+void mf_stream_close(mf_stream *s)
+{
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    EVP_MD_CTX_free(s->md);
+    free(s->buf);
+    free(s);
 }

@@ -42,13 +42,24 @@ void mf_put_f32(mf_buf *b, float v);
 void mf_put_f64(mf_buf *b, double v);
 void mf_put_str(mf_buf *b, const char *s);     /* u32 length + bytes */
 
-/* A bounds-checked reading cursor.  Reading past the end sets `bad` and
- * returns 0 / NULL; check `bad` once after a group of reads. */
+/* A bounds-checked reading cursor over len bytes.  Reading past the end
+ * sets `bad` and returns 0 / NULL; check `bad` once after a group of reads.
+ * A plain cursor (src NULL; make one with a designated initializer) has
+ * all its bytes at p.  A streaming one (mf_stream_cursor) has only a window
+ * of them, bytes [lo, hi) at p, and reads more from its file as reads go
+ * past the window; a pointer it returned is good until the next read. */
+struct mf_stream;
 typedef struct mf_cur {
     const uint8_t *p;
     size_t len, off;
     int bad;
+    struct mf_stream *src;
+    size_t lo, hi;
 } mf_cur;
+
+/* The n bytes at the cursor, contiguous, without advancing: NULL (and bad)
+ * when fewer than n are left, or (streaming) they cannot be read. */
+const uint8_t *mf_cur_peek(mf_cur *c, size_t n);
 
 uint8_t mf_get_u8(mf_cur *c);
 uint32_t mf_get_u32(mf_cur *c);
@@ -83,5 +94,34 @@ int mf_parse(const uint8_t *data, size_t len, mf_file *out, snitch_err *e);
 int mf_read_path(const char *path, mf_file *out, snitch_err *e);
 const mf_section *mf_find(const mf_file *f, uint32_t tag);
 void mf_file_free(mf_file *f);
+
+/* A model file read front to back in pieces, for loading a big model
+ * without holding its bytes: each section's bytes go through a cursor's
+ * window (mf_stream_cursor), and the checksum is computed as they pass.
+ * It answers only yes or no: every check mf_read_path makes is made here
+ * too (magic, version, section count and headers, unique tags, lengths,
+ * the checksum, nothing after it), but by the end of the file, after the
+ * sections were used, and a failure carries no message.  So a caller
+ * builds from the sections as they come, throws it all away unless
+ * mf_stream_finish says yes, and on any no reads the file again with
+ * mf_read_path, which says what is wrong (and a file that changed in
+ * between gets that read's answer).
+ *
+ * Open: a regular file only (a pipe cannot be read twice); window: the
+ * window's first size in bytes (0: 1 MiB; it grows to the largest single
+ * read).  NULL for a no. */
+typedef struct mf_stream mf_stream;
+mf_stream *mf_stream_open(const char *path, size_t window);
+/* The next section's header: 1 with *tag and *len, 0 after the last, -1
+ * for a no.  What the previous section's cursor left unread is skipped
+ * (read and checksummed). */
+int mf_stream_next(mf_stream *s, uint32_t *tag, uint64_t *len);
+/* A cursor over the bytes of the section mf_stream_next just announced;
+ * one per section, used before the next call to mf_stream_next. */
+void mf_stream_cursor(mf_stream *s, mf_cur *c);
+/* After the last section: 0 when every section was announced, the
+ * checksum matches and the file ends right after it; -1 for a no. */
+int mf_stream_finish(mf_stream *s);
+void mf_stream_close(mf_stream *s);
 
 #endif

@@ -529,7 +529,7 @@ void nn_net_save(const nn_net *m, mf_buf *out)
 
 nn_net *nn_net_load(const uint8_t *p, size_t len, snitch_err *e)
 {
-    mf_cur c = {p, len, 0, 0};
+    mf_cur c = {.p = p, .len = len};
     nn_net_config cfg;
     memset(&cfg, 0, sizeof cfg);
     uint32_t ver = mf_get_u32(&c);
@@ -593,7 +593,7 @@ nn_net *nn_net_load(const uint8_t *p, size_t len, snitch_err *e)
         nn_net_free(m);
         return NULL;
     }
-    mf_cur wc = {w, want * 4, 0, 0};
+    mf_cur wc = {.p = w, .len = want * 4};
     for (size_t i = 0; i < want; i++)
         buf[i] = mf_get_f32(&wc);
     state_set(m, buf);

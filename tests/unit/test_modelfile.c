@@ -60,10 +60,17 @@ static void raw_finish(mf_buf *b)
     seal(b->p, b->len);
 }
 
+static int stream_agrees(const uint8_t *p, size_t len);
+
 /* Parse and expect failure with sub in the message; the output must be
- * left empty so a caller's mf_file_free is harmless. */
+ * left empty so a caller's mf_file_free is harmless.  The streaming reader
+ * must refuse the same bytes (stream_agrees). */
 static int parse_fails_with(const uint8_t *p, size_t len, const char *sub, snitch_err *e)
 {
+    if (!stream_agrees(p, len)) {
+        fprintf(stderr, "    mf_stream disagrees with mf_parse (%zu bytes)\n", len);
+        return 0;
+    }
     mf_file f;
     memset(e, 0, sizeof *e);
     memset(&f, 0xa5, sizeof f);
@@ -117,7 +124,7 @@ static void test_roundtrip(void)
     const mf_section *m = mf_find(&f, MF_TAG('M', 'E', 'T', 'A'));
     CHECK(m != NULL);
     if (m) {
-        mf_cur c = { m->data, m->len, 0, 0 };
+        mf_cur c = { .p = m->data, .len = m->len };
         char *kind = mf_get_str(&c, 64);
         uint32_t n = mf_get_u32(&c);
         char *a = mf_get_str(&c, 64), *bb = mf_get_str(&c, 64);
@@ -249,7 +256,7 @@ static void test_put_get(void)
     /* -0.0f is 00 00 00 80 */
     CHECK(b.p[34] == 0 && b.p[35] == 0 && b.p[36] == 0 && b.p[37] == 0x80);
 
-    mf_cur c = { b.p, b.len, 0, 0 };
+    mf_cur c = { .p = b.p, .len = b.len };
     CHECK_EQ_INT(mf_get_u8(&c), 0);
     CHECK_EQ_INT(mf_get_u8(&c), 0xff);
     CHECK_EQ_INT(mf_get_u32(&c), 0x04030201u);
@@ -290,7 +297,7 @@ static void test_put_get(void)
 
     /* every getter at every short remainder */
     for (size_t left = 0; left < 8; left++) {
-        mf_cur d = { b.p, left, 0, 0 };
+        mf_cur d = { .p = b.p, .len = left };
         if (left < 4) {
             CHECK_EQ_INT(mf_get_u32(&d), 0);
             CHECK(d.bad && d.off == 0);
@@ -304,13 +311,13 @@ static void test_put_get(void)
         d.bad = 0;
         CHECK(mf_get_bytes(&d, left + 1) == NULL && d.bad);
     }
-    mf_cur z = { NULL, 0, 0, 0 };
+    mf_cur z = { .p = NULL, .len = 0 };
     CHECK(mf_get_bytes(&z, 0) != NULL && !z.bad);
     CHECK_EQ_INT(mf_get_u8(&z), 0);
     CHECK(z.bad);
-    mf_cur huge = { b.p, b.len, 0, 0 };
+    mf_cur huge = { .p = b.p, .len = b.len, .off = 0, .bad = 0 };
     CHECK(mf_get_bytes(&huge, SIZE_MAX) == NULL && huge.bad);
-    mf_cur past = { b.p, 4, 9, 0 };         /* a broken cursor is not trusted */
+    mf_cur past = { .p = b.p, .len = 4, .off = 9, .bad = 0 };         /* a broken cursor is not trusted */
     CHECK_EQ_INT(mf_get_u8(&past), 0);
     CHECK(past.bad);
     mf_buf_free(&b);
@@ -322,7 +329,7 @@ static char *str_from(uint32_t n, const void *bytes, size_t blen, size_t max_len
     mf_buf b = { 0 };
     mf_put_u32(&b, n);
     mf_put_bytes(&b, bytes, blen);
-    mf_cur c = { b.p, b.len, 0, 0 };
+    mf_cur c = { .p = b.p, .len = b.len };
     char *s = mf_get_str(&c, max_len);
     *bad = c.bad;
     mf_buf_free(&b);
@@ -347,19 +354,19 @@ static void test_get_str_limits(void)
     free(s);
     /* the length itself cut short */
     static const uint8_t two[2] = { 1, 0 };
-    mf_cur c = { two, 2, 0, 0 };
+    mf_cur c = { .p = two, .len = 2, .off = 0, .bad = 0 };
     CHECK(mf_get_str(&c, 64) == NULL && c.bad);
     /* a failed string read leaves the cursor where it was */
     mf_buf lb = { 0 };
     mf_put_u8(&lb, 9);
     mf_put_str(&lb, "toolong");
-    mf_cur lc = { lb.p, lb.len, 1, 0 };
+    mf_cur lc = { .p = lb.p, .len = lb.len, .off = 1, .bad = 0 };
     CHECK(mf_get_str(&lc, 3) == NULL && lc.bad && lc.off == 1);
     mf_buf_free(&lb);
     /* a string after a failed read is not attempted */
     mf_buf b = { 0 };
     mf_put_str(&b, "ok");
-    mf_cur d = { b.p, b.len, 0, 1 };
+    mf_cur d = { .p = b.p, .len = b.len, .off = 0, .bad = 1 };
     CHECK(mf_get_str(&d, 64) == NULL);
     mf_buf_free(&b);
 }
@@ -665,10 +672,132 @@ static void test_read_path(void)
     }
 }
 
+/* The streaming reader (mf_stream) accepts exactly the images mf_parse
+ * accepts, and announces the same sections with the same bytes: read
+ * through windows of 1, 5 and 64 bytes and the default, in pieces of 1 to
+ * 7 bytes that straddle the window's edges, every other section left half
+ * read (the next call skips the rest). */
+static int stream_agrees(const uint8_t *p, size_t len)
+{
+    mf_file f;
+    snitch_err e;
+    int ok = mf_parse(p, len, &f, &e) == 0;
+    const char *path = write_tmp("stream.snm", p, len);
+    static const size_t wins[] = { 1, 5, 64, 0 };
+    int agree = 1;
+    for (size_t w = 0; w < sizeof wins / sizeof wins[0]; w++) {
+        mf_stream *s = mf_stream_open(path, wins[w]);
+        int acc = 0;
+        size_t i = 0;
+        if (s) {
+            uint32_t tag;
+            uint64_t l;
+            int r;
+            while ((r = mf_stream_next(s, &tag, &l)) == 1) {
+                if (ok && (i >= f.nsec || tag != f.sec[i].tag || l != f.sec[i].len)) {
+                    agree = 0;
+                    break;
+                }
+                mf_cur c;
+                mf_stream_cursor(s, &c);
+                if (c.len != l || c.off != 0 || c.bad)
+                    agree = 0;
+                size_t want = i % 2 ? (size_t)l / 2 : (size_t)l, step = 1;
+                while (c.off < want) {
+                    size_t n = want - c.off < step ? want - c.off : step, at = c.off;
+                    const uint8_t *b = mf_get_bytes(&c, n);
+                    if (!b) {
+                        agree &= !ok;   /* only a damaged file runs short */
+                        break;
+                    }
+                    if (ok && memcmp(b, f.sec[i].data + at, n) != 0)
+                        agree = 0;
+                    step = step % 7 + 1;
+                }
+                /* past the end: refused, and the cursor stays put */
+                if (ok && !c.bad && want == l) {
+                    CHECK(mf_get_u8(&c) == 0 && c.bad && c.off == l);
+                }
+                i++;
+            }
+            acc = r == 0 && mf_stream_finish(s) == 0;
+            mf_stream_close(s);
+        }
+        if (acc != ok || (acc && i != f.nsec))
+            agree = 0;
+    }
+    if (ok)
+        mf_file_free(&f);
+    return agree;
+}
+
+static void test_stream(void)
+{
+    mf_buf b = { 0 };
+    build_sample(&b);
+    CHECK(stream_agrees(b.p, b.len));
+    /* every cut and every flip is refused by both (parse_fails_with asks) */
+    snitch_err e;
+    for (size_t cut = 0; cut < b.len; cut++)
+        CHECK(parse_fails_with(b.p, cut, NULL, &e));
+    for (size_t pos = 0; pos < b.len; pos++) {
+        b.p[pos] ^= 0x10;
+        CHECK(parse_fails_with(b.p, b.len, NULL, &e));
+        b.p[pos] ^= 0x10;
+    }
+    /* sealed flips: some get past both, and the two must still agree */
+    int agree = 1, accepted = 0;
+    for (size_t pos = 0; pos + 32 < b.len; pos++) {
+        mf_buf c = { 0 };
+        mf_put_bytes(&c, b.p, b.len);
+        c.p[pos] ^= 0x01;
+        seal(c.p, c.len);
+        mf_file f;
+        if (mf_parse(c.p, c.len, &f, &e) == 0) {
+            accepted++;
+            mf_file_free(&f);
+        }
+        agree &= stream_agrees(c.p, c.len);
+        mf_buf_free(&c);
+    }
+    CHECK(agree);
+    CHECK(accepted > 0);
+    /* one byte more after the checksum */
+    mf_buf x = { 0 };
+    mf_put_bytes(&x, b.p, b.len);
+    mf_put_u8(&x, 0);
+    CHECK(parse_fails_with(x.p, x.len, NULL, &e));
+    mf_buf_free(&x);
+    /* only regular files: a directory, a character device, nothing */
+    CHECK(mf_stream_open(tmpdir, 0) == NULL);
+    CHECK(mf_stream_open("/dev/zero", 0) == NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/missing.snm", tmpdir);
+    CHECK(mf_stream_open(path, 0) == NULL);
+    /* a cursor of an earlier section reads no more once the next is announced */
+    const char *p = write_tmp("stream.snm", b.p, b.len);
+    mf_stream *s = mf_stream_open(p, 1);
+    CHECK(s != NULL);
+    if (s) {
+        uint32_t tag;
+        uint64_t l;
+        CHECK(mf_stream_next(s, &tag, &l) == 1 && tag == MF_TAG('M', 'E', 'T', 'A'));
+        mf_cur c;
+        mf_stream_cursor(s, &c);
+        CHECK(mf_get_u32(&c) == 6 && !c.bad);
+        CHECK(mf_stream_next(s, &tag, &l) == 1 && tag == MF_TAG('F', 'R', 'S', 'T'));
+        CHECK(mf_get_u8(&c) == 0 && c.bad);
+        /* finishing early: sections left unannounced are a no */
+        CHECK(mf_stream_finish(s) == -1);
+        mf_stream_close(s);
+    }
+    mf_buf_free(&b);
+}
+
 static void cleanup_tmp(void)
 {
     static const char *names[] = { "empty.snm", "text.snm", "good.snm", "damaged.snm",
-                                   "noperm.snm" };
+                                   "noperm.snm", "stream.snm" };
     char path[600];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
@@ -852,6 +981,7 @@ int main(int argc, char **argv)
     RUN(test_bad_tags);
     RUN(test_trailing);
     RUN(test_read_path);
+    RUN(test_stream);
     cleanup_tmp();
     return check_summary();
 }

@@ -2,7 +2,9 @@
  * ensembles (model/learn.c, model/model.c): save/load round trips give
  * identical outputs, training is reproducible for a seed, early stopping
  * restores the best epoch, a network learns a toy sequence task, damaged
- * NNET/ENSM sections are refused. */
+ * NNET/ENSM sections are refused; a forest file read front to back
+ * (model_load_streamed) is the forest read whole, and every other file is
+ * left to the whole read, which gives the messages. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +18,9 @@
 #include "nn/flatten.h"
 #include "nn/net.h"
 #include "nn/rng.h"
+#include "model/modelfile.h"
+
+#include <unistd.h>
 
 /* ---- specs ---- */
 
@@ -466,6 +471,141 @@ out:
     free(t.y);
 }
 
+/* Write b to a new temporary file; its path in path (unlink after). */
+static int tmp_file(const mf_buf *b, char *path, size_t n)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(path, n, "%s/snitch-net-XXXXXX", t && *t ? t : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, b->p, b->len) == (ssize_t)b->len;
+    return close(fd) == 0 && ok ? 0 : -1;
+}
+
+static model *train_spec(const char *spec, table *t, size_t n, int k)
+{
+    model_spec s;
+    snitch_err e;
+    learn_params lp;
+    learn_default_params(&lp);
+    lp.fp.n_trees = 9;
+    lp.fp.threads = 1;
+    lp.tp.max_epochs = 1;
+    lp.tp.batch = 16;
+    lp.gru_units = 4;
+    size_t rows[80];
+    for (size_t i = 0; i < n; i++)
+        rows[i] = i;
+    if (model_spec_parse(spec, &s, &e) < 0)
+        return NULL;
+    model *m = model_train(&s, &lp, t, rows, n, t->y, k, t->classes, 0, NULL, &e);
+    if (m) {
+        m->label_mode = strdup("sni");
+        m->description = strdup("streamed");
+    }
+    return m;
+}
+
+static void test_streamed_load(void)
+{
+    table t;
+    size_t n = 80;
+    int k = 3;
+    make_table(&t, n, k);
+    snitch_err e;
+    char path[600];
+    model *m = train_spec("rf", &t, n, k);
+    model *net = train_spec("gru/size", &t, n, k);
+    CHECK(m && net);
+    mf_buf b = {0}, bn = {0};
+    if (!m || !net || model_save(m, &b, &e) < 0 || model_save(net, &bn, &e) < 0) {
+        CHECK(0);
+        goto out;
+    }
+    double *p1 = malloc(n * (size_t)k * sizeof *p1), *p2 = malloc(n * (size_t)k * sizeof *p2);
+    float *x = malloc(n * m->nfeat * sizeof *x);
+    CHECK(learn_gather(m, &t, NULL, n, x, &e) == 0);
+    CHECK(model_predict_proba(m, x, n, p1, 1, &e) == 0);
+    /* A forest: the same model through windows of any size. */
+    CHECK(tmp_file(&b, path, sizeof path) == 0);
+    static const size_t wins[] = {1, 3, 100, 0};
+    for (size_t w = 0; w < sizeof wins / sizeof *wins; w++) {
+        model *s = model_load_streamed(path, MODEL_LOAD_LEAN, wins[w]);
+        CHECK(s != NULL);
+        if (!s)
+            continue;
+        CHECK(s->kind == MODEL_FOREST && s->nfeat == m->nfeat && s->nclasses == m->nclasses);
+        CHECK(!strcmp(s->label_mode, "sni") && !strcmp(s->description, "streamed"));
+        CHECK(forest_is_lean(s->forest));
+        CHECK(model_predict_proba(s, x, n, p2, 1, &e) == 0);
+        CHECK(same_doubles(p1, p2, n * (size_t)k));
+        model_free(s);
+    }
+    /* Without LEAN: a full forest that saves to the same bytes. */
+    model *full = model_load_streamed(path, 0, 7);
+    mf_buf b2 = {0};
+    CHECK(full && !forest_is_lean(full->forest) && model_save(full, &b2, &e) == 0);
+    CHECK(b2.len == b.len && !memcmp(b2.p, b.p, b.len));
+    mf_buf_free(&b2);
+    model_free(full);
+    /* Damage anywhere: no from the stream, and model_load_flags says what
+     * model_load says. */
+    int bad = 0;
+    for (size_t pos = 0; pos < b.len; pos += b.len / 37 + 1) {
+        b.p[pos] ^= 0x04;
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(b.p, 1, b.len, f) == b.len && fclose(f) == 0);
+        snitch_err e1 = {""}, e2 = {""};
+        model *s = model_load_streamed(path, MODEL_LOAD_LEAN, 64);
+        model *l1 = model_load_flags(path, MODEL_LOAD_LEAN, &e1);
+        model *l2 = model_load(path, &e2);
+        if (s || l1 || l2 || strcmp(e1.msg, e2.msg) || strncmp(e1.msg, path, strlen(path)))
+            bad++;
+        model_free(s);
+        model_free(l1);
+        model_free(l2);
+        b.p[pos] ^= 0x04;
+    }
+    CHECK_EQ_INT(bad, 0);
+    unlink(path);
+    /* A network: not streamed; the whole read loads it. */
+    CHECK(tmp_file(&bn, path, sizeof path) == 0);
+    CHECK(model_load_streamed(path, MODEL_LOAD_LEAN, 0) == NULL);
+    model *ln = model_load_flags(path, MODEL_LOAD_LEAN, &e);
+    CHECK(ln && ln->kind == MODEL_NET);
+    model_free(ln);
+    unlink(path);
+    /* FRST before META (not how snitch writes it, but valid): the same. */
+    mf_file f;
+    CHECK(mf_parse(b.p, b.len, &f, &e) == 0 && f.nsec == 2);
+    mf_section rev[2] = {f.sec[1], f.sec[0]};
+    mf_buf br = {0};
+    CHECK(mf_build(rev, 2, &br) == 0);
+    mf_file_free(&f);
+    CHECK(tmp_file(&br, path, sizeof path) == 0);
+    CHECK(model_load_streamed(path, MODEL_LOAD_LEAN, 0) == NULL);
+    model *lr = model_load_flags(path, MODEL_LOAD_LEAN, &e);
+    CHECK(lr != NULL && lr->kind == MODEL_FOREST);
+    if (lr) {
+        CHECK(model_predict_proba(lr, x, n, p2, 1, &e) == 0);
+        CHECK(same_doubles(p1, p2, n * (size_t)k));
+    }
+    model_free(lr);
+    unlink(path);
+    mf_buf_free(&br);
+    free(p1);
+    free(p2);
+    free(x);
+out:
+    mf_buf_free(&b);
+    mf_buf_free(&bn);
+    model_free(m);
+    model_free(net);
+    free(t.x);
+    free(t.y);
+}
+
 static void test_cv_net(void)
 {
     /* cv of a network: every row predicted once, folds as eval gives them */
@@ -508,6 +648,7 @@ int main(void)
     RUN(test_net_learns_toy);
     RUN(test_net_bad_input);
     RUN(test_ensemble);
+    RUN(test_streamed_load);
     RUN(test_cv_net);
     return check_summary();
 }
