@@ -9,7 +9,13 @@
  * Reading captures, flows wait in batches for their prediction (one pass
  * of each tree over many flows is what makes a big forest fast); with
  * --threads 2 a second thread predicts and writes one batch while the
- * packet loop fills the next. */
+ * packet loop fills the next.  That thread first reads the forest of the
+ * model file, while the packet loop starts (a big forest takes a tenth of a
+ * second or more to read and check, and the loop needs only the model's
+ * feature list until the first batch is full); and when the packet loop
+ * has a batch ready while the thread still works on the previous one, it
+ * predicts that batch itself (as at the end of a capture, where many flows
+ * end at once), leaving the thread only its writing, in order. */
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -72,7 +78,6 @@ typedef struct ctx {
     model *m;
     feat_map map;
     feat_ws *ws;
-    double *p;
     FILE *out;
     int csv;
     json_writer j;
@@ -98,6 +103,13 @@ typedef struct ctx {
     size_t handed[2];               /* flows in batch b when handed over */
     int pred_failed;                /* set by predict_batch */
     uint64_t decided;               /* flows handed to prediction (packet loop's) */
+    double *pb[2];                  /* batch b's probabilities */
+    int predicted[2];               /* batch b predicted by the packet loop: 1, or -1
+                                       when that failed (out of memory); 0: not */
+    /* The model's forest, still to be read (model_stream_end) by the
+     * worker before its first batch; the stream owns m until then. */
+    model_stream *ms;
+    int loaded, load_failed;        /* the worker read it, or failed to (under mu) */
 } ctx;
 
 
@@ -222,26 +234,51 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
 
 /* Predict the n flows of batch b together (one pass of each tree over the
  * whole batch keeps the tree in cache, several times faster than a flow at
- * a time on big forests) and write their verdicts. */
+ * a time on big forests).  1, or 0 when out of memory. */
+static int predict_only(ctx *c, int b, size_t n)
+{
+    snitch_err e = {""};
+    return model_predict_proba(c->m, c->xbuf[b], n, c->pb[b], c->threads, &e) == 0;
+}
+
+/* Predict batch b unless the packet loop did, and write its verdicts; a
+ * model that failed to load gets none written (the run fails). */
 static void predict_batch(ctx *c, int b, size_t n)
 {
     size_t k = c->m->nclasses;
-    snitch_err e = {""};
-    int ok = model_predict_proba(c->m, c->xbuf[b], n, c->p, c->threads, &e) == 0;
-    if (!ok)
-        c->pred_failed = 1;     /* only out of memory can fail here */
+    int ok = 0;
+    if (!c->load_failed) {
+        ok = c->predicted[b] ? c->predicted[b] > 0 : predict_only(c, b, n);
+        if (!ok)
+            c->pred_failed = 1;     /* only out of memory can fail here */
+    }
+    c->predicted[b] = 0;
     for (size_t i = 0; i < n; i++) {
         if (ok)
-            write_verdict(c, &c->bbuf[b][i], c->p + i * k);
+            write_verdict(c, &c->bbuf[b][i], c->pb[b] + i * k);
         free(c->bbuf[b][i].sni);
         free(c->bbuf[b][i].label);
     }
 }
 
+/* Read the rest of the model file (the forest): 0, or -1 (see
+ * model_stream_end). */
+static int finish_load(ctx *c)
+{
+    model_stream *ms = c->ms;
+    c->ms = NULL;
+    return ms ? model_stream_end(ms) : 0;
+}
+
 static void *worker_main(void *arg)
 {
     ctx *c = arg;
+    int r = finish_load(c);
     pthread_mutex_lock(&c->mu);
+    if (r < 0)
+        c->load_failed = 1;
+    else
+        c->loaded = 1;
     for (;;) {
         while (c->pending < 0 && !c->quit)
             pthread_cond_wait(&c->cv, &c->mu);
@@ -272,6 +309,13 @@ static void flush_batch(ctx *c)
         return;
     }
     pthread_mutex_lock(&c->mu);
+    int help = c->pending >= 0 && c->loaded;
+    pthread_mutex_unlock(&c->mu);
+    /* The worker is behind: predict this batch here.  Forests only: a
+     * network computes in buffers of its own, one prediction at a time. */
+    if (help && c->m->kind == MODEL_FOREST)
+        c->predicted[c->cur] = predict_only(c, c->cur, c->nb) ? 1 : -1;
+    pthread_mutex_lock(&c->mu);
     while (c->pending >= 0)
         pthread_cond_wait(&c->cv, &c->mu);
     c->handed[c->cur] = c->nb;
@@ -280,6 +324,18 @@ static void flush_batch(ctx *c)
     pthread_mutex_unlock(&c->mu);
     c->cur ^= 1;
     c->nb = 0;
+}
+
+/* The model's forest could not be read (by the worker, or before the
+ * packet loop when there is none). */
+static int load_failed(ctx *c)
+{
+    if (!c->worker)
+        return c->load_failed;
+    pthread_mutex_lock(&c->mu);
+    int f = c->load_failed;
+    pthread_mutex_unlock(&c->mu);
+    return f;
 }
 
 /* Wait for the worker to finish what it was given, stop it, and release
@@ -441,14 +497,24 @@ int cmd_classify(int argc, char **argv)
     snitch_err e = {""};
     ctx cx;
     memset(&cx, 0, sizeof cx);
-    cx.m = model_load_flags(mpath, MODEL_LOAD_LEAN, &e);
-    if (!cx.m) {
+    if (!nthreads) {    /* the cores this process may use (taskset, cgroups) */
+        cpu_set_t cs;
+        nthreads = sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) >= 2 ? 2 : 1;
+    }
+    int nbuf = iface ? 1 : nthreads;     /* live: every verdict at once, here */
+    /* With a worker, it reads a forest's trees while packets are read. */
+    if (nbuf == 2)
+        cx.ms = model_stream_begin(mpath, MODEL_LOAD_LEAN, 0, &cx.m);
+    if (!cx.ms && !(cx.m = model_load_flags(mpath, MODEL_LOAD_LEAN, &e))) {
         fprintf(stderr, "snitch classify: %s\n", e.msg);
         goto done;
     }
     if (feat_map_build(&cx.map, cx.m->feat, cx.m->nfeat, &e) < 0) {
         fprintf(stderr, "snitch classify: %s: %s\n", mpath, e.msg);
-        model_free(cx.m);
+        if (cx.ms)
+            model_stream_abort(cx.ms);
+        else
+            model_free(cx.m);
         goto done;
     }
     if (!label_spec)
@@ -464,18 +530,13 @@ int cmd_classify(int argc, char **argv)
     cx.cap = iface ? 1 : batch ? batch : p_rows > 4096 ? 4096 : p_rows < 64 ? 64 : p_rows;
     cx.threads = 1;
     cx.pending = -1;
-    if (!nthreads) {    /* the cores this process may use (taskset, cgroups) */
-        cpu_set_t cs;
-        nthreads = sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) >= 2 ? 2 : 1;
-    }
-    int nbuf = iface ? 1 : nthreads;     /* live: every verdict at once, here */
     for (int b = 0; b < nbuf; b++) {
         cx.bbuf[b] = calloc(cx.cap, sizeof *cx.bbuf[b]);
         cx.xbuf[b] = malloc(cx.cap * cx.m->nfeat * sizeof *cx.xbuf[b]);
-        if (!cx.bbuf[b] || !cx.xbuf[b])
+        cx.pb[b] = malloc(cx.cap * cx.m->nclasses * sizeof *cx.pb[b]);
+        if (!cx.bbuf[b] || !cx.xbuf[b] || !cx.pb[b])
             nbuf = -1;
     }
-    cx.p = malloc(cx.cap * cx.m->nclasses * sizeof *cx.p);
     capture *cap = NULL;
     outfile of;
     memset(&of, 0, sizeof of);
@@ -484,7 +545,7 @@ int cmd_classify(int argc, char **argv)
         fprintf(stderr, "snitch classify: --label: %s\n", e.msg);
         goto cleanup;
     }
-    if (!cx.ws || nbuf < 0 || !cx.p) {
+    if (!cx.ws || nbuf < 0) {
         fprintf(stderr, "snitch classify: out of memory\n");
         goto cleanup;
     }
@@ -534,6 +595,8 @@ int cmd_classify(int argc, char **argv)
             pthread_cond_destroy(&cx.cv);
         }
     }
+    if (!cx.worker && cx.ms && finish_load(&cx) < 0)
+        cx.load_failed = 1;
     g_cap = cap;
     g_stop = 0;
     struct sigaction sa;
@@ -544,10 +607,14 @@ int cmd_classify(int argc, char **argv)
     double t0 = cli_now(), last = t0;
     capture_packet pkt;
     int failed = 0;
+    uint64_t pkt_seen = 0;
     /* A progress line on a terminal, unless the verdicts go to that terminal too. */
     int show = !quiet && isatty(2) && !(!strcmp(out, "-") && isatty(1));
     uint64_t last_v = 0;
     for (;;) {
+        /* now and then: has the worker failed to read the model? */
+        if ((pkt_seen++ & 0xffff) == 0 && load_failed(&cx))
+            break;
         int r = capture_next(cap, &pkt, &e);
         if (r == CAPTURE_END)
             break;
@@ -595,9 +662,20 @@ int cmd_classify(int argc, char **argv)
         fprintf(stderr, "snitch classify: %s\n", e.msg);
         failed = 1;
     }
-    if (!failed)
+    if (!failed && !load_failed(&cx))
         flush_batch(&cx);
     stop_worker(&cx);
+    if (cx.load_failed) {
+        /* Read it whole to say why (or that it changed meanwhile). */
+        model *again = model_load_flags(mpath, MODEL_LOAD_LEAN, &e);
+        if (again)
+            fprintf(stderr, "snitch classify: %s: the model file changed while it was read\n",
+                    mpath);
+        else
+            fprintf(stderr, "snitch classify: %s\n", e.msg);
+        model_free(again);
+        failed = 1;
+    }
     if (cx.pred_failed) {
         fprintf(stderr, "snitch classify: out of memory predicting\n");
         failed = 1;
@@ -659,9 +737,12 @@ cleanup:
     for (int b = 0; b < 2; b++) {
         free(cx.bbuf[b]);
         free(cx.xbuf[b]);
+        free(cx.pb[b]);
     }
-    free(cx.p);
-    model_free(cx.m);
+    if (cx.ms)      /* never read on: the stream still owns the model */
+        model_stream_abort(cx.ms);
+    else
+        model_free(cx.m);
 done:
     free(files);
     return rc;

@@ -275,39 +275,79 @@ model *model_load_image(const uint8_t *p, size_t len, const char *name, snitch_e
     return load_image(p, len, name, 0, 0, e);
 }
 
-model *model_load_streamed(const char *path, int flags, size_t window)
+struct model_stream {
+    mf_stream *s;
+    model *m;
+    int flags;
+};
+
+model_stream *model_stream_begin(const char *path, int flags, size_t window, model **out)
 {
-    mf_stream *s = mf_stream_open(path, window);
-    model *m = s ? calloc(1, sizeof *m) : NULL;
-    if (!m) {
-        mf_stream_close(s);
+    model_stream *ms = calloc(1, sizeof *ms);
+    if (!ms)
         return NULL;
-    }
+    ms->flags = flags;
+    ms->s = mf_stream_open(path, window);
+    ms->m = ms->s ? calloc(1, sizeof *ms->m) : NULL;
     snitch_err e;
     uint32_t tag;
     uint64_t len;
-    int r, seen = 0;    /* 1: META read, 2: and the forest */
-    while ((r = mf_stream_next(s, &tag, &len)) == 1) {
-        mf_cur c;
-        mf_stream_cursor(s, &c);
-        if (tag == TAG_META && seen == 0) {
-            if (parse_meta(m, &c, path, 0, &e) < 0 || m->kind != MODEL_FOREST)
-                break;
-        } else if (tag == TAG_FRST && seen == 1) {
-            m->forest = forest_load_cur(&c, m->nfeat, (int)m->nclasses,
-                                        (flags & MODEL_LOAD_LEAN) ? FOREST_LOAD_LEAN : 0, &e);
-            if (!m->forest)
-                break;
-        } else {
-            break;      /* another layout: mf_read_path's to judge */
-        }
-        seen++;
+    mf_cur c;
+    /* META first, of a forest: anything else is mf_read_path's to judge. */
+    if (!ms->m || mf_stream_next(ms->s, &tag, &len) != 1 || tag != TAG_META)
+        goto no;
+    mf_stream_cursor(ms->s, &c);
+    if (parse_meta(ms->m, &c, path, 0, &e) < 0 || ms->m->kind != MODEL_FOREST)
+        goto no;
+    *out = ms->m;
+    return ms;
+no:
+    model_stream_abort(ms);
+    return NULL;
+}
+
+int model_stream_end(model_stream *ms)
+{
+    snitch_err e;
+    uint32_t tag;
+    uint64_t len;
+    mf_cur c;
+    model *m = ms->m;
+    int ok = mf_stream_next(ms->s, &tag, &len) == 1 && tag == TAG_FRST;
+    if (ok) {
+        mf_stream_cursor(ms->s, &c);
+        m->forest = forest_load_cur(&c, m->nfeat, (int)m->nclasses,
+                                    (ms->flags & MODEL_LOAD_LEAN) ? FOREST_LOAD_LEAN : 0, &e);
+        ok = m->forest && mf_stream_next(ms->s, &tag, &len) == 0 && mf_stream_finish(ms->s) == 0;
     }
-    if (r != 0 || seen != 2 || mf_stream_finish(s) < 0) {
+    if (!ok && m->forest) {     /* the file did not hold up to the end */
+        forest_free(m->forest);
+        m->forest = NULL;
+    }
+    mf_stream_close(ms->s);
+    free(ms);
+    return ok ? 0 : -1;
+}
+
+void model_stream_abort(model_stream *ms)
+{
+    if (!ms)
+        return;
+    model_free(ms->m);
+    mf_stream_close(ms->s);
+    free(ms);
+}
+
+model *model_load_streamed(const char *path, int flags, size_t window)
+{
+    model *m = NULL;
+    model_stream *ms = model_stream_begin(path, flags, window, &m);
+    if (!ms)
+        return NULL;
+    if (model_stream_end(ms) < 0) {
         model_free(m);
-        m = NULL;
+        return NULL;
     }
-    mf_stream_close(s);
     return m;
 }
 

@@ -78,6 +78,19 @@ model *model_load_flags(const char *path, int flags, snitch_err *e);
  * never whole.  NULL, without a message, for anything else or any defect:
  * then model_load_flags reads it whole and says what is wrong. */
 model *model_load_streamed(const char *path, int flags, size_t window);
+/* The same in two steps, for a caller that sets up from the model's
+ * description while its trees are read (snitch classify reads them in a
+ * second thread while packets are read).  model_stream_begin: the model
+ * with META's fields (kind, features, classes, label mode) and no forest
+ * yet, in *m, or NULL (as model_load_streamed).  model_stream_end: reads
+ * the forest into *m and checks the whole file: 0, or -1 (the model keeps
+ * no forest, and META's fields turned out unconfirmed: free it and load
+ * with model_load_flags, which says why).  Either way the stream is gone.
+ * model_stream_abort: give up before the end, freeing the model too. */
+typedef struct model_stream model_stream;
+model_stream *model_stream_begin(const char *path, int flags, size_t window, model **m);
+int model_stream_end(model_stream *ms);
+void model_stream_abort(model_stream *ms);
 /* The same from a file image in memory; name is used in messages. */
 model *model_load_image(const uint8_t *p, size_t len, const char *name, snitch_err *e);
 

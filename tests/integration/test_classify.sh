@@ -68,6 +68,33 @@ for fmt in jsonl csv; do
     fi
 done
 cmp -s "$work/t1.csv" "$work/v.csv" && ok "threads1-csv-equals-default" || bad "threads1-csv-equals-default"
+# With two threads the second reads the forest while packets are read.  A
+# forest damaged behind an intact META is found there: the run fails with
+# the message a whole read gives, and writes no verdicts file; so it does
+# with one thread.  A valid file in another section order takes the whole
+# read and answers the same.
+python3 - "$work/m.snm" "$work/bad.snm" "$work/swap.snm" <<'PY'
+import hashlib, struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+d = bytearray(b); d[len(d) - 40] ^= 0x10          # inside the last section (FRST)
+open(sys.argv[2], 'wb').write(d)
+n = struct.unpack_from('<I', b, 12)[0]; off = 16; secs = []
+for _ in range(n):
+    tag, ln = struct.unpack_from('<4sQ', b, off); secs.append(bytes(b[off:off + 12 + ln])); off += 12 + ln
+body = bytes(b[:16]) + b''.join(reversed(secs))
+open(sys.argv[3], 'wb').write(body + hashlib.sha256(body).digest())
+PY
+for t in 1 2; do
+    expect damaged-forest-threads$t 1 "$SNITCH" classify -m "$work/bad.snm" -r "$S" --threads $t \
+        -q -o "$work/bad$t.jsonl"
+    has damaged-forest-threads$t-message "$work/err" "bad.snm: checksum mismatch"
+    [ ! -e "$work/bad$t.jsonl" ] && ok "damaged-forest-threads$t-no-output" \
+        || bad "damaged-forest-threads$t-no-output"
+done
+expect swapped-sections 0 "$SNITCH" classify -m "$work/swap.snm" -r "$S" --threads 2 --batch 7 \
+    --format csv -q -o "$work/swap.csv"
+cmp -s "$work/t1.csv" "$work/swap.csv" && ok "swapped-sections-same-verdicts" \
+    || bad "swapped-sections-same-verdicts"
 expect threads3-refused 2 "$SNITCH" classify -m "$work/m.snm" -r "$S" --threads 3
 expect batch0-refused 2 "$SNITCH" classify -m "$work/m.snm" -r "$S" --batch 0
 # A progress line on a terminal (script gives the command one), none with
