@@ -32,10 +32,10 @@ struct feat_ws {
     int64_t *dts;
     uint32_t *dsize, *dpay;
     uint8_t *dfwd;
-    /* scratch for statistics: keys in timestamp order, sorted forward,
-     * backward and merged keys, the radix sort's second buffer */
+    /* scratch for statistics: one direction's keys, in timestamp order
+     * until their quartiles reorder them */
     size_t dcap;
-    uint64_t *k1, *kf, *kb, *ka, *ktmp;
+    uint64_t *k1;
 };
 
 feat_ws *feat_ws_new(void)
@@ -58,10 +58,6 @@ void feat_ws_free(feat_ws *ws)
     free(ws->dpay);
     free(ws->dfwd);
     free(ws->k1);
-    free(ws->kf);
-    free(ws->kb);
-    free(ws->ka);
-    free(ws->ktmp);
     free(ws);
 }
 
@@ -95,13 +91,10 @@ static int ws_reserve_scratch(feat_ws *ws, size_t n)
     size_t c = ws->dcap ? ws->dcap : 64;
     while (c < n)
         c *= 2;
-    uint64_t **bufs[] = {&ws->k1, &ws->kf, &ws->kb, &ws->ka, &ws->ktmp};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
-        uint64_t *q = realloc(*bufs[i], c * sizeof *q);
-        if (!q)
-            return -1;
-        *bufs[i] = q;
-    }
+    uint64_t *q = realloc(ws->k1, c * sizeof *q);
+    if (!q)
+        return -1;
+    ws->k1 = q;
     ws->dcap = c;
     return 0;
 }
@@ -196,25 +189,6 @@ const char *feat_window_name(int i)
     return i >= 0 && i < FEAT_NWINDOW ? window_names[i] : NULL;
 }
 
-/* numpy.percentile(s, 100*q, method='linear') on sorted keys s, read as
- * numbers by val (which must keep their order), including numpy's _lerp,
- * which computes from the upper end when t >= 0.5. */
-static double pct(const uint64_t *s, size_t n, double q, double (*val)(uint64_t))
-{
-    if (n == 0)
-        return 0.0;
-    double pos = (double)(n - 1) * q;
-    double lo_f = floor(pos);
-    size_t lo = (size_t)lo_f;
-    double t = pos - lo_f;
-    if (lo >= n - 1)
-        return val(s[n - 1]);
-    double a = val(s[lo]), b = val(s[lo + 1]), d = b - a;
-    if (t >= 0.5)
-        return b - d * (1.0 - t);
-    return a + d * t;
-}
-
 /* A size as a number. */
 static double size_val(uint64_t k) { return (double)k; }
 
@@ -237,67 +211,137 @@ static void insertion_sort(uint64_t *v, size_t n)
     }
 }
 
-/* Sort v[0..n) ascending (tmp: n more).  LSD radix sort, one counting pass
- * per byte that is not the same in every key: packet sizes differ in two
- * bytes, nanosecond gaps in four or five. */
-static void sort_keys(uint64_t *v, uint64_t *tmp, size_t n)
+static inline void swap_keys(uint64_t *v, size_t i, size_t j)
 {
-    if (n <= 32) {
-        insertion_sort(v, n);
+    uint64_t t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+/* Reorder v[lo..hi) so that v[k] holds the key of rank k there, with no
+ * larger key before it and no smaller one after (quickselect: Hoare
+ * partitions around a median of three, which also bound the scans). */
+static void select_rank(uint64_t *v, size_t lo, size_t hi, size_t k)
+{
+    while (hi - lo > 16) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < v[lo])
+            swap_keys(v, mid, lo);
+        if (v[hi - 1] < v[lo])
+            swap_keys(v, hi - 1, lo);
+        if (v[hi - 1] < v[mid])
+            swap_keys(v, hi - 1, mid);
+        uint64_t p = v[mid];
+        size_t i = lo, j = hi - 1;
+        for (;;) {      /* v[lo] <= p <= v[hi - 1]: neither scan runs off */
+            while (v[i] < p)
+                i++;
+            while (v[j] > p)
+                j--;
+            if (i >= j)
+                break;
+            swap_keys(v, i++, j--);
+        }
+        /* v[lo..j] <= p <= v[j+1..hi), with lo <= j < hi - 1 */
+        if (k <= j)
+            hi = j + 1;
+        else
+            lo = j + 1;
+    }
+    insertion_sort(v + lo, hi - lo);
+}
+
+static uint64_t min_keys(const uint64_t *v, size_t lo, size_t hi)
+{
+    uint64_t m = v[lo];
+    for (size_t i = lo + 1; i < hi; i++)
+        if (v[i] < m)
+            m = v[i];
+    return m;
+}
+
+/* numpy.percentile(v, [25, 50, 75], method='linear') of the n keys v, read
+ * as numbers by val (which must keep their order), including numpy's
+ * _lerp, which computes from the upper end when t >= 0.5.  Each needs the
+ * keys of two adjacent ranks, found by selection rather than a sort (a
+ * flow's sorts were most of its feature time); v is reordered. */
+static void quartiles(uint64_t *v, size_t n, double (*val)(uint64_t), double out[3])
+{
+    if (n == 0) {
+        out[0] = out[1] = out[2] = 0.0;
         return;
     }
-    uint64_t all_or = 0, all_and = ~(uint64_t)0;
-    for (size_t i = 0; i < n; i++) {
-        all_or |= v[i];
-        all_and &= v[i];
+    static const double qs[3] = { 0.25, 0.5, 0.75 };
+    size_t k[3];
+    double t[3];
+    uint64_t a[3], b[3];    /* keys of ranks k and k + 1 (while k < n - 1) */
+    for (int i = 0; i < 3; i++) {
+        double pos = (double)(n - 1) * qs[i], lo = floor(pos);
+        k[i] = (size_t)lo;
+        t[i] = pos - lo;
     }
-    uint64_t differ = all_or ^ all_and;
-    uint64_t *src = v, *dst = tmp;
-    for (int sh = 0; sh < 64; sh += 8) {
-        if (!((differ >> sh) & 0xff))
+    /* The median over all; the lower quartile's ranks among the keys up to
+     * it, the upper one's among those after it. */
+    select_rank(v, 0, n, k[1]);
+    a[1] = v[k[1]];
+    b[1] = k[1] + 1 < n ? min_keys(v, k[1] + 1, n) : a[1];
+    if (k[0] < k[1]) {
+        select_rank(v, 0, k[1], k[0]);
+        a[0] = v[k[0]];
+        b[0] = min_keys(v, k[0] + 1, k[1] + 1);
+    } else {
+        a[0] = a[1];
+        b[0] = b[1];
+    }
+    if (k[2] > k[1]) {
+        select_rank(v, k[1] + 1, n, k[2]);
+        a[2] = v[k[2]];
+        b[2] = k[2] + 1 < n ? min_keys(v, k[2] + 1, n) : a[2];
+    } else {
+        a[2] = a[1];
+        b[2] = b[1];
+    }
+    for (int i = 0; i < 3; i++) {
+        if (k[i] >= n - 1) {
+            out[i] = val(a[i]);
             continue;
-        size_t cnt[256] = {0};
-        for (size_t i = 0; i < n; i++)
-            cnt[(src[i] >> sh) & 0xff]++;
-        size_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = cnt[b];
-            cnt[b] = sum;
-            sum += c;
         }
-        for (size_t i = 0; i < n; i++)
-            dst[cnt[(src[i] >> sh) & 0xff]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
+        double x = val(a[i]), y = val(b[i]), d = y - x;
+        out[i] = t[i] >= 0.5 ? y - d * (1.0 - t[i]) : x + d * t[i];
     }
-    if (src != v)
-        memcpy(v, src, n * sizeof *v);
 }
 
 /* Sizes (which: 0 packet sizes, 1 payloads) of the packets of v sent in
- * direction dir, in timestamp order, into k; their count, and their sum
- * in *sum. */
-static size_t gather_sizes(const feat_view *v, int dir, int which, uint64_t *k, int64_t *sum)
+ * direction dir (2: either), in timestamp order, into k; their count, and
+ * their sum in *sum and largest in *max. */
+static size_t gather_sizes(const feat_view *v, int dir, int which, uint64_t *k, int64_t *sum,
+                           uint64_t *max)
 {
     const uint32_t *x = which ? v->pay : v->size;
     size_t m = 0;
     int64_t s = 0;
+    uint32_t mx = 0;
     for (size_t i = 0; i < v->n; i++) {
-        if (v->fwd[i] != dir)
+        if (dir != 2 && v->fwd[i] != dir)
             continue;
         k[m++] = x[i];
         s += x[i];
+        mx = x[i] > mx ? x[i] : mx;
     }
     *sum = s;
+    *max = mx;
     return m;
 }
 
-/* [num,] p25, p50, p75, max, mean, var of m sizes: k in timestamp order
- * (for the variance), sorted the same values ascending. */
-static double *size_stats(const uint64_t *k, const uint64_t *sorted, size_t m, int64_t sum,
-                          int with_num, double *out)
+/* [num,] p25, p50, p75, max, mean, var of the sizes of one direction (2:
+ * all packets). */
+static double *size_stats(feat_ws *ws, const feat_view *v, int dir, int which, int with_num,
+                          double *out)
 {
+    int64_t sum;
+    uint64_t max;
+    uint64_t *k = ws->k1;
+    size_t m = gather_sizes(v, dir, which, k, &sum, &max);
     double mean = 0.0, var = 0.0;
     if (m) {
         mean = (double)sum / (double)m;
@@ -312,25 +356,12 @@ static double *size_stats(const uint64_t *k, const uint64_t *sorted, size_t m, i
     }
     if (with_num)
         *out++ = (double)m;
-    *out++ = pct(sorted, m, 0.25, size_val);
-    *out++ = pct(sorted, m, 0.5, size_val);
-    *out++ = pct(sorted, m, 0.75, size_val);
-    *out++ = m ? (double)sorted[m - 1] : 0.0;
+    quartiles(k, m, size_val, out);
+    out += 3;
+    *out++ = m ? (double)max : 0.0;
     *out++ = mean;
     *out++ = var;
     return out;
-}
-
-/* Sizes of one direction: gathered, sorted into `sorted`, described. */
-static double *dir_size_stats(feat_ws *ws, const feat_view *v, int dir, int which, int with_num,
-                              uint64_t *sorted, size_t *m_out, double *out)
-{
-    int64_t sum;
-    size_t m = gather_sizes(v, dir, which, ws->k1, &sum);
-    memcpy(sorted, ws->k1, m * sizeof *sorted);
-    sort_keys(sorted, ws->ktmp, m);
-    *m_out = m;
-    return size_stats(ws->k1, sorted, m, sum, with_num, out);
 }
 
 static double *iat_stats(feat_ws *ws, const feat_view *v, int dir, double *out)
@@ -345,11 +376,8 @@ static double *iat_stats(feat_ws *ws, const feat_view *v, int dir, double *out)
             d[m++] = (uint64_t)(v->ts[i] - prev) + IAT_BIAS;
         prev = v->ts[i];
     }
-    sort_keys(d, ws->ktmp, m);
-    *out++ = pct(d, m, 0.25, iat_val);
-    *out++ = pct(d, m, 0.5, iat_val);
-    *out++ = pct(d, m, 0.75, iat_val);
-    return out;
+    quartiles(d, m, iat_val, out);
+    return out + 3;
 }
 
 int feat_stats(feat_ws *ws, const feat_view *v, double out[FEAT_NSTATS])
@@ -357,28 +385,14 @@ int feat_stats(feat_ws *ws, const feat_view *v, double out[FEAT_NSTATS])
     if (ws_reserve_scratch(ws, v->n + 1) < 0)
         return -1;
     double *o = out;
-    size_t mf, mb;
-    o = dir_size_stats(ws, v, 1, 0, 1, ws->kf, &mf, o);
-    o = dir_size_stats(ws, v, 0, 0, 1, ws->kb, &mb, o);
-    /* All packets: sorted = the merge of the two sorted directions. */
-    size_t i = 0, j = 0, q = 0;
-    while (i < mf && j < mb)
-        ws->ka[q++] = ws->kb[j] < ws->kf[i] ? ws->kb[j++] : ws->kf[i++];
-    while (i < mf)
-        ws->ka[q++] = ws->kf[i++];
-    while (j < mb)
-        ws->ka[q++] = ws->kb[j++];
-    int64_t sum = 0;
-    for (size_t r = 0; r < v->n; r++) {
-        ws->k1[r] = v->size[r];
-        sum += v->size[r];
-    }
-    o = size_stats(ws->k1, ws->ka, v->n, sum, 1, o);
+    o = size_stats(ws, v, 1, 0, 1, o);
+    o = size_stats(ws, v, 0, 0, 1, o);
+    o = size_stats(ws, v, 2, 0, 1, o);
     o = iat_stats(ws, v, 1, o);
     o = iat_stats(ws, v, 0, o);
     o = iat_stats(ws, v, 2, o);
-    o = dir_size_stats(ws, v, 1, 1, 0, ws->kf, &mf, o);
-    o = dir_size_stats(ws, v, 0, 1, 0, ws->kb, &mb, o);
+    o = size_stats(ws, v, 1, 1, 0, o);
+    o = size_stats(ws, v, 0, 1, 0, o);
     return o == out + FEAT_NSTATS ? 0 : -1;
 }
 

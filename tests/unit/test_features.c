@@ -247,6 +247,91 @@ static void test_long_flow_percentiles(void)
     free(f.pkts);
 }
 
+/* numpy.percentile(..., method='linear') on ascending s, with its _lerp. */
+static double ref_pct(const double *s, size_t n, double q)
+{
+    if (n == 0)
+        return 0.0;
+    double pos = (double)(n - 1) * q, lo_f = floor(pos), t = pos - lo_f;
+    size_t lo = (size_t)lo_f;
+    if (lo >= n - 1)
+        return s[n - 1];
+    double a = s[lo], b = s[lo + 1], d = b - a;
+    return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
+}
+
+/* Quartiles of every group (sizes, payloads, gaps; each direction and all)
+ * equal, to the bit, those of a full sort, for flows of 0 to 300 packets
+ * and a few long ones, with heavy ties, few ties, and runs of one value. */
+static void test_quartiles_equal_sorted(void)
+{
+    static const size_t lens[] = { 1000, 4097 };
+    uint64_t x = 99;
+    int bad = 0;
+    double *v = malloc(5000 * sizeof *v);
+    flow_pkt *pk = calloc(5000, sizeof *pk);
+    feat_ws *ws = feat_ws_new();
+    for (size_t it = 0; it < 303; it++) {
+        size_t n = it < 301 ? it : lens[it - 301];
+        int kind = (int)(it % 3);       /* 0: many ties, 1: few, 2: a long run */
+        int64_t ts = 0;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            uint32_t sz = kind == 0 ? (uint32_t)(40 + x % 4 * 500)
+                        : kind == 1 ? (uint32_t)(40 + x % 100000)
+                        : i < n / 2 ? 1500 : (uint32_t)(x % 60);
+            ts += (int64_t)(kind == 0 ? x % 3 * 1000 : x % 1000000007);
+            pk[i] = (flow_pkt){ ts, sz, sz / 2, (uint8_t)(x >> 20 & 1), 0 };
+        }
+        flow f;
+        memset(&f, 0, sizeof f);
+        f.pkts = pk;
+        f.npkts = f.cap = n;
+        f.syn_dir = -1;
+        feat_view all, data;
+        double st[FEAT_NSTATS];
+        feat_prepare(ws, &f, 0, 0, &all, &data);
+        CHECK_EQ_INT(feat_stats(ws, &data, st), 0);
+        /* columns: sizes fwd 1-3, bwd 8-10, all 15-17; gaps 21-29; payloads 30-32, 36-38 */
+        static const struct { int col, which, dir; } g[] = {
+            { 1, 0, 1 }, { 8, 0, 0 }, { 15, 0, 2 }, { 21, 2, 1 }, { 24, 2, 0 }, { 27, 2, 2 },
+            { 30, 1, 1 }, { 36, 1, 0 },
+        };
+        for (size_t gi = 0; gi < sizeof g / sizeof *g; gi++) {
+            size_t m = 0;
+            int64_t prev = 0;
+            int have = 0;
+            for (size_t i = 0; i < data.n; i++) {
+                if (g[gi].dir != 2 && data.fwd[i] != g[gi].dir)
+                    continue;
+                if (g[gi].which == 2) {
+                    if (have)
+                        v[m++] = (double)(data.ts[i] - prev) / 1e9;
+                    prev = data.ts[i];
+                    have = 1;
+                } else {
+                    v[m++] = g[gi].which ? data.pay[i] : data.size[i];
+                }
+            }
+            qsort(v, m, sizeof *v, cmp_d);
+            for (int q = 0; q < 3; q++) {
+                double want = ref_pct(v, m, 0.25 * (q + 1)), got = st[g[gi].col + q];
+                if (memcmp(&want, &got, sizeof want) != 0) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "    n %zu kind %d column %d: %.17g != %.17g\n", n, kind,
+                                g[gi].col + q, got, want);
+                }
+            }
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    feat_ws_free(ws);
+    free(pk);
+    free(v);
+}
+
 int main(void)
 {
     RUN(test_stats_match_reference);
@@ -258,5 +343,6 @@ int main(void)
     RUN(test_window_matches_reference);
     RUN(test_window_boundary_is_inclusive);
     RUN(test_long_flow_percentiles);
+    RUN(test_quartiles_equal_sorted);
     return check_summary();
 }
