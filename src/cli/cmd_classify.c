@@ -16,6 +16,7 @@
  * has a batch ready while the thread still works on the previous one, it
  * predicts that batch itself (as at the end of a capture, where many flows
  * end at once), leaving the thread only its writing, in order. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -116,9 +117,9 @@ typedef struct ctx {
 /* What a verdict needs of a flow, kept until its batch is predicted. */
 typedef struct verdict {
     uint64_t id;
-    char src[64], dst[64];
+    uint8_t addr[2][16];    /* client, server (written out by the worker) */
     uint16_t sport, dport;
-    uint8_t proto, early, has_hello, ech;
+    uint8_t family, proto, early, has_hello, ech;
     uint16_t tls_version;
     int64_t first, decision;
     size_t packets;
@@ -141,15 +142,19 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
     c->agree += agrees;
     c->lat_pkts += v->packets;
     c->lat_ns += v->decision - v->first;
-    char t1[32], t2[32], vb[8];
+    char t1[32], t2[32], vb[8], src[64], dst[64];
+    if (!inet_ntop(v->family == 4 ? AF_INET : AF_INET6, v->addr[0], src, sizeof src))
+        strcpy(src, "?");
+    if (!inet_ntop(v->family == 4 ? AF_INET : AF_INET6, v->addr[1], dst, sizeof dst))
+        strcpy(dst, "?");
     t1[csv_format_ts(v->first, t1)] = 0;
     t2[csv_format_ts(v->decision, t2)] = 0;
     if (c->csv) {
         csv_writer *w = c->cw;
         csv_u64(w, v->id);
-        csv_cstr(w, v->src);
+        csv_cstr(w, src);
         csv_u64(w, v->sport);
-        csv_cstr(w, v->dst);
+        csv_cstr(w, dst);
         csv_u64(w, v->dport);
         csv_u64(w, v->proto);
         csv_cstr(w, t1);
@@ -175,11 +180,11 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
     json_key(j, "flow_id");
     json_i64(j, (int64_t)v->id);
     json_key(j, "src_ip");
-    json_str(j, v->src);
+    json_str(j, src);
     json_key(j, "src_port");
     json_i64(j, v->sport);
     json_key(j, "dst_ip");
-    json_str(j, v->dst);
+    json_str(j, dst);
     json_key(j, "dst_port");
     json_i64(j, v->dport);
     json_key(j, "proto");
@@ -365,8 +370,9 @@ static void on_flow(void *arg, const extract_flow *r)
     }
     memset(v, 0, sizeof *v);
     v->id = f->id;
-    flow_addr_str(f, r->client, v->src, sizeof v->src);
-    flow_addr_str(f, 1 - r->client, v->dst, sizeof v->dst);
+    v->family = f->family;
+    memcpy(v->addr[0], f->addr[r->client], 16);
+    memcpy(v->addr[1], f->addr[1 - r->client], 16);
     v->sport = f->port[r->client];
     v->dport = f->port[1 - r->client];
     v->proto = f->proto;

@@ -44,6 +44,9 @@ typedef struct flow {
     uint8_t fin[2];         /* FIN seen from endpoint 0 / 1 */
     uint8_t fin_done;
     void *user;             /* the on_packet/on_end caller's per-flow state */
+    uint8_t user_flags;     /* the caller's too (0 in a new flow), kept in
+                               the flow's own cache lines: a test of it costs
+                               no memory access of its own */
 
     /* table bookkeeping */
     int64_t lru_stamp;      /* last_seen when last put at the LRU head */

@@ -76,11 +76,22 @@ static void inspect_packet(extract *x, flow *f, int dir, const decode_pkt *p);
 static void after_packet(extract *x, flow *f);
 static int emit_record(extract *x, const flow *f, const inspect *in, int early);
 
+/* f->user_flags: FLOW_QUIET once nothing is left to do per packet (the
+ * ClientHello found, and the early decision made if one is due): the rest
+ * of a flow's packets then pass without a look at its inspect record, a
+ * cache miss per packet on a big table. */
+#define FLOW_QUIET 1
+
 static void on_packet(void *ctx, flow *f, int dir, const decode_pkt *p)
 {
     extract *x = ctx;
+    if (f->user_flags & FLOW_QUIET)
+        return;
     inspect_packet(x, f, dir, p);
     after_packet(x, f);
+    inspect *in = f->user;
+    if (in && in->done && (!x->cfg.decide_after || !x->cfg.on_flow || in->decided))
+        f->user_flags |= FLOW_QUIET;
 }
 
 static void inspect_packet(extract *x, flow *f, int dir, const decode_pkt *p)
