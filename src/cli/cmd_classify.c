@@ -15,7 +15,9 @@
  * feature list until the first batch is full); and when the packet loop
  * has a batch ready while the thread still works on the previous one, it
  * predicts that batch itself (as at the end of a capture, where many flows
- * end at once), leaving the thread only its writing, in order. */
+ * end at once), leaving the thread only its writing, in order.  Features
+ * are computed with the prediction, from a copy of each flow's packets
+ * kept with its batch, so that this work too goes to the worker. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -35,6 +37,7 @@
 #include "output/json.h"
 #include "pipeline/extract.h"
 #include "proto/tls.h"
+#include "util/xalloc.h"
 
 static const char usage_text[] =
     "usage: snitch classify --model MODEL.snm (-r FILE... | -i IFACE) [options]\n"
@@ -75,10 +78,19 @@ static void on_signal(int sig)
         capture_stop(g_cap);
 }
 
+/* The packets (the data view: sizes, payloads, times, directions) of a
+ * batch's flows, back to back; a verdict knows where its flow's are. */
+typedef struct pkstore {
+    int64_t *ts;
+    uint32_t *size, *pay;
+    uint8_t *fwd;
+    size_t len, cap;
+} pkstore;
+
 typedef struct ctx {
     model *m;
-    feat_map map;
-    feat_ws *ws;
+    feat_map map, wmap;             /* feature scratch: the packet loop's, the worker's */
+    feat_ws *ws, *wws;
     FILE *out;
     int csv;
     json_writer j;
@@ -105,12 +117,14 @@ typedef struct ctx {
     int pred_failed;                /* set by predict_batch */
     uint64_t decided;               /* flows handed to prediction (packet loop's) */
     double *pb[2];                  /* batch b's probabilities */
+    pkstore pk[2];                  /* batch b's packets */
     int predicted[2];               /* batch b predicted by the packet loop: 1, or -1
                                        when that failed (out of memory); 0: not */
     /* The model's forest, still to be read (model_stream_end) by the
      * worker before its first batch; the stream owns m until then. */
     model_stream *ms;
     int loaded, load_failed;        /* the worker read it, or failed to (under mu) */
+    int pending_pre;                /* the pending batch came predicted (under mu) */
 } ctx;
 
 
@@ -123,6 +137,7 @@ typedef struct verdict {
     uint16_t tls_version;
     int64_t first, decision;
     size_t packets;
+    size_t pk_off, pk_n;    /* its packets in the batch's pkstore */
     char *sni;              /* NUL-terminated; may be cut at an inner NUL */
     size_t sni_len;
     char *label;            /* the SNI's label, "" for none */
@@ -237,23 +252,62 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
     json_end_object(j);
 }
 
-/* Predict the n flows of batch b together (one pass of each tree over the
- * whole batch keeps the tree in cache, several times faster than a flow at
- * a time on big forests).  1, or 0 when out of memory. */
-static int predict_only(ctx *c, int b, size_t n)
+/* The features of the n flows of batch b, then their prediction, all
+ * together (one pass of each tree over the whole batch keeps the tree in
+ * cache, several times faster than a flow at a time on big forests); fm
+ * and ws: the calling thread's scratch.  1, or 0 when out of memory. */
+static int predict_only(ctx *c, int b, size_t n, feat_map *fm, feat_ws *ws)
 {
+    const pkstore *ps = &c->pk[b];
+    for (size_t i = 0; i < n; i++) {
+        const verdict *v = &c->bbuf[b][i];
+        size_t o = v->pk_off;
+        feat_view d = {v->pk_n, ps->ts + o, ps->size + o, ps->pay + o, ps->fwd + o};
+        if (feat_map_vector(fm, ws, &d, c->xbuf[b] + i * c->m->nfeat) < 0)
+            return 0;
+    }
     snitch_err e = {""};
     return model_predict_proba(c->m, c->xbuf[b], n, c->pb[b], c->threads, &e) == 0;
 }
 
+/* Keep a copy of a flow's packets (its data view) in store ps. */
+static int pk_add(pkstore *ps, const feat_view *d, size_t *off)
+{
+    size_t need = ps->len + d->n;
+    if (need > ps->cap) {
+        size_t cap = ps->cap, c1 = cap, c2 = cap, c3 = cap;
+        if (array_grow((void **)&ps->ts, &cap, need, sizeof *ps->ts) < 0 ||
+            array_grow((void **)&ps->size, &c1, need, sizeof *ps->size) < 0 ||
+            array_grow((void **)&ps->pay, &c2, need, sizeof *ps->pay) < 0 ||
+            array_grow((void **)&ps->fwd, &c3, need, sizeof *ps->fwd) < 0)
+            return -1;      /* the arrays grown so far keep the old cap: fine */
+        ps->cap = cap;
+    }
+    memcpy(ps->ts + ps->len, d->ts, d->n * sizeof *ps->ts);
+    memcpy(ps->size + ps->len, d->size, d->n * sizeof *ps->size);
+    memcpy(ps->pay + ps->len, d->pay, d->n * sizeof *ps->pay);
+    memcpy(ps->fwd + ps->len, d->fwd, d->n * sizeof *ps->fwd);
+    *off = ps->len;
+    ps->len = need;
+    return 0;
+}
+
+static void pk_free(pkstore *ps)
+{
+    free(ps->ts);
+    free(ps->size);
+    free(ps->pay);
+    free(ps->fwd);
+}
+
 /* Predict batch b unless the packet loop did, and write its verdicts; a
  * model that failed to load gets none written (the run fails). */
-static void predict_batch(ctx *c, int b, size_t n)
+static void predict_batch(ctx *c, int b, size_t n, feat_map *fm, feat_ws *ws)
 {
     size_t k = c->m->nclasses;
     int ok = 0;
     if (!c->load_failed) {
-        ok = c->predicted[b] ? c->predicted[b] > 0 : predict_only(c, b, n);
+        ok = c->predicted[b] ? c->predicted[b] > 0 : predict_only(c, b, n, fm, ws);
         if (!ok)
             c->pred_failed = 1;     /* only out of memory can fail here */
     }
@@ -292,7 +346,7 @@ static void *worker_main(void *arg)
         int b = c->pending;
         size_t n = c->handed[b];
         pthread_mutex_unlock(&c->mu);
-        predict_batch(c, b, n);
+        predict_batch(c, b, n, &c->wmap, c->wws);
         pthread_mutex_lock(&c->mu);
         c->pending = -1;
         pthread_cond_broadcast(&c->cv);
@@ -309,26 +363,32 @@ static void flush_batch(ctx *c)
     if (!c->nb)
         return;
     if (!c->worker) {
-        predict_batch(c, c->cur, c->nb);
+        predict_batch(c, c->cur, c->nb, &c->map, c->ws);
         c->nb = 0;
+        c->pk[c->cur].len = 0;
         return;
     }
     pthread_mutex_lock(&c->mu);
-    int help = c->pending >= 0 && c->loaded;
+    int help = c->pending >= 0 && c->loaded && !c->pending_pre;
     pthread_mutex_unlock(&c->mu);
-    /* The worker is behind: predict this batch here.  Forests only: a
+    /* The worker is behind, predicting the previous batch: predict this one
+     * here (not when it only writes one predicted here: it will soon be
+     * free, and this loop had better read packets; so when flows end faster
+     * than batches are predicted, the two take turns).  Forests only: a
      * network computes in buffers of its own, one prediction at a time. */
     if (help && c->m->kind == MODEL_FOREST)
-        c->predicted[c->cur] = predict_only(c, c->cur, c->nb) ? 1 : -1;
+        c->predicted[c->cur] = predict_only(c, c->cur, c->nb, &c->map, c->ws) ? 1 : -1;
     pthread_mutex_lock(&c->mu);
     while (c->pending >= 0)
         pthread_cond_wait(&c->cv, &c->mu);
     c->handed[c->cur] = c->nb;
     c->pending = c->cur;
+    c->pending_pre = c->predicted[c->cur] != 0;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
-    c->cur ^= 1;
+    c->cur ^= 1;        /* the worker is done with this one */
     c->nb = 0;
+    c->pk[c->cur].len = 0;
 }
 
 /* The model's forest could not be read (by the worker, or before the
@@ -364,11 +424,12 @@ static void on_flow(void *arg, const extract_flow *r)
     ctx *c = arg;
     const flow *f = r->f;
     verdict *v = &c->bbuf[c->cur][c->nb];
-    if (feat_map_vector(&c->map, c->ws, r->data, c->xbuf[c->cur] + c->nb * c->m->nfeat) < 0) {
+    memset(v, 0, sizeof *v);
+    if (pk_add(&c->pk[c->cur], r->data, &v->pk_off) < 0) {
         c->failed = 1;
         return;
     }
-    memset(v, 0, sizeof *v);
+    v->pk_n = r->data->n;
     v->id = f->id;
     v->family = f->family;
     memcpy(v->addr[0], f->addr[r->client], 16);
@@ -515,8 +576,10 @@ int cmd_classify(int argc, char **argv)
         fprintf(stderr, "snitch classify: %s\n", e.msg);
         goto done;
     }
-    if (feat_map_build(&cx.map, cx.m->feat, cx.m->nfeat, &e) < 0) {
+    if (feat_map_build(&cx.map, cx.m->feat, cx.m->nfeat, &e) < 0 ||
+        (nbuf == 2 && feat_map_build(&cx.wmap, cx.m->feat, cx.m->nfeat, &e) < 0)) {
         fprintf(stderr, "snitch classify: %s: %s\n", mpath, e.msg);
+        feat_map_free(&cx.map);
         if (cx.ms)
             model_stream_abort(cx.ms);
         else
@@ -527,6 +590,7 @@ int cmd_classify(int argc, char **argv)
         label_spec = cx.m->label_mode[0] ? cx.m->label_mode : "sni";
     labeler *lab = labeler_new(label_spec, &e);
     cx.ws = feat_ws_new();
+    cx.wws = nbuf == 2 ? feat_ws_new() : NULL;
     /* Files: predict up to 4096 flows at a time (a tree is brought into
      * cache once per batch: with 200 deep trees, 512 at a time took 1.5x
      * as long; 8192 gained nothing more but memory), fewer with many
@@ -551,7 +615,7 @@ int cmd_classify(int argc, char **argv)
         fprintf(stderr, "snitch classify: --label: %s\n", e.msg);
         goto cleanup;
     }
-    if (!cx.ws || nbuf < 0) {
+    if (!cx.ws || (nbuf == 2 && !cx.wws) || nbuf < 0) {
         fprintf(stderr, "snitch classify: out of memory\n");
         goto cleanup;
     }
@@ -735,7 +799,9 @@ cleanup:
     capture_close(cap);
     labeler_free(lab);
     feat_map_free(&cx.map);
+    feat_map_free(&cx.wmap);
     feat_ws_free(cx.ws);
+    feat_ws_free(cx.wws);
     for (size_t i = 0; cx.bbuf[cx.cur] && i < cx.nb; i++) {
         free(cx.bbuf[cx.cur][i].sni);
         free(cx.bbuf[cx.cur][i].label);
@@ -744,6 +810,7 @@ cleanup:
         free(cx.bbuf[b]);
         free(cx.xbuf[b]);
         free(cx.pb[b]);
+        pk_free(&cx.pk[b]);
     }
     if (cx.ms)      /* never read on: the stream still owns the model */
         model_stream_abort(cx.ms);
