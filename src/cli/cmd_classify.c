@@ -18,7 +18,6 @@
  * end at once), leaving the thread only its writing, in order.  Features
  * are computed with the prediction, from a copy of each flow's packets
  * kept with its batch, so that this work too goes to the worker. */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -158,10 +157,8 @@ static void write_verdict(ctx *c, const verdict *v, const double *p)
     c->lat_pkts += v->packets;
     c->lat_ns += v->decision - v->first;
     char t1[32], t2[32], vb[8], src[64], dst[64];
-    if (!inet_ntop(v->family == 4 ? AF_INET : AF_INET6, v->addr[0], src, sizeof src))
-        strcpy(src, "?");
-    if (!inet_ntop(v->family == 4 ? AF_INET : AF_INET6, v->addr[1], dst, sizeof dst))
-        strcpy(dst, "?");
+    flow_addr_fmt(v->family, v->addr[0], src, sizeof src);
+    flow_addr_fmt(v->family, v->addr[1], dst, sizeof dst);
     t1[csv_format_ts(v->first, t1)] = 0;
     t2[csv_format_ts(v->decision, t2)] = 0;
     if (c->csv) {

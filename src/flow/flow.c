@@ -369,9 +369,14 @@ void flow_table_free(flow_table *t)
     free(t);
 }
 
-const char *flow_addr_str(const flow *f, int i, char *buf, size_t n)
+const char *flow_addr_fmt(int family, const uint8_t addr[16], char *buf, size_t n)
 {
-    if (!inet_ntop(f->family == 4 ? AF_INET : AF_INET6, f->addr[i], buf, (socklen_t)n))
+    if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)n))
         snprintf(buf, n, "?");
     return buf;
+}
+
+const char *flow_addr_str(const flow *f, int i, char *buf, size_t n)
+{
+    return flow_addr_fmt(f->family, f->addr[i], buf, n);
 }

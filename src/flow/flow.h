@@ -107,5 +107,7 @@ void flow_table_free(flow_table *t);
 
 /* Textual address of endpoint i of f (inet_ntop), buf >= 46 bytes. */
 const char *flow_addr_str(const flow *f, int i, char *buf, size_t n);
+/* The same of an address kept apart from its flow (family 4 or 6). */
+const char *flow_addr_fmt(int family, const uint8_t addr[16], char *buf, size_t n);
 
 #endif

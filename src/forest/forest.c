@@ -1668,22 +1668,6 @@ static inline double le_f64(const uint8_t *p)
     return v;
 }
 
-/* The next n bytes of c, or NULL (and c->bad) when fewer are left. */
-static inline const uint8_t *take(mf_cur *c, size_t n)
-{
-    const uint8_t *p;
-    if (!c->src) {      /* all bytes at hand */
-        if (cur_left(c) < n) {
-            c->bad = 1;
-            return NULL;
-        }
-        p = c->p + c->off;
-    } else if (!(p = mf_cur_peek(c, n))) {    /* a window onto a file */
-        return NULL;
-    }
-    c->off += n;
-    return p;
-}
 
 /* A lean load's node array, reused from tree to tree. */
 typedef struct node_scratch {
@@ -1732,7 +1716,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
         goto out;
     }
     /* All node records at once: their length was checked above. */
-    const uint8_t *rec = take(c, (size_t)nn * NODE_BYTES);
+    const uint8_t *rec = mf_get_bytes(c, (size_t)nn * NODE_BYTES);
     if (!rec) {
         err_set(e, "forest: tree %d: truncated in its nodes", t);
         goto out;
@@ -1790,7 +1774,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
         fnode *nd = &tr->node[i];
         if (nd->feat >= 0)
             continue;
-        const uint8_t *cp = take(c, 4);
+        const uint8_t *cp = mf_get_bytes(c, 4);
         if (!cp) {
             err_set(e, "forest: tree %d node %u: truncated before its class distribution", t, i);
             goto out;
@@ -1809,7 +1793,7 @@ static int load_tree(mf_cur *c, int t, size_t nfeat, int k, ftree *tr, arena *a,
             goto out;
         }
         double sum = 0;
-        const uint8_t *ent = take(c, (size_t)cnt * 12);   /* checked above */
+        const uint8_t *ent = mf_get_bytes(c, (size_t)cnt * 12);   /* checked above */
         if (!ent) {
             err_set(e, "forest: tree %d node %u: truncated in its class distribution", t, i);
             goto out;

@@ -532,19 +532,16 @@ static int stream_fill(mf_cur *c, size_t n)
     mf_stream *s = c->src;
     if (s->active != c)
         return -1;
-    size_t keep = c->hi - c->off;
+    size_t at = c->off - c->lo, keep = c->hi - c->off;
     if (n > s->cap) {
         size_t ncap = s->cap > SIZE_MAX / 2 || n > s->cap * 2 ? n : s->cap * 2;
-        uint8_t *nb = malloc(ncap);
+        uint8_t *nb = realloc(s->buf, ncap);
         if (!nb)
             return -1;
-        memcpy(nb, c->p + (c->off - c->lo), keep);
-        free(s->buf);
         s->buf = nb;
         s->cap = ncap;
-    } else {
-        memmove(s->buf, c->p + (c->off - c->lo), keep);
     }
+    memmove(s->buf, s->buf + at, keep);
     c->p = s->buf;
     c->lo = c->off;
     c->hi = c->off + keep;

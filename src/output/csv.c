@@ -169,7 +169,7 @@ static size_t fmt_u64(uint64_t v, char *buf)
     return n;
 }
 
-static size_t fmt_i64(int64_t v, char *buf)
+size_t csv_format_i64(int64_t v, char *buf)
 {
     if (v < 0) {
         buf[0] = '-';
@@ -181,7 +181,7 @@ static size_t fmt_i64(int64_t v, char *buf)
 void csv_i64(csv_writer *w, int64_t v)
 {
     char *o = num_start(w);
-    num_end(w, o, fmt_i64(v, o));
+    num_end(w, o, csv_format_i64(v, o));
 }
 
 void csv_u64(csv_writer *w, uint64_t v)
@@ -323,7 +323,7 @@ size_t csv_format_double(double v, char *buf)
         return v > 0 ? 3 : 4;
     }
     if (fabs(v) < 1e15 && v == (double)(int64_t)v)
-        return fmt_i64((int64_t)v, buf);
+        return csv_format_i64((int64_t)v, buf);
     size_t n = fast_double(v, buf);
     if (n)
         return n;
@@ -348,7 +348,7 @@ size_t csv_format_ts(int64_t ns, char *buf)
         f += 1000000000;
         s -= 1;
     }
-    size_t n = fmt_i64(s, buf);
+    size_t n = csv_format_i64(s, buf);
     buf[n++] = '.';
     for (int i = 8; i >= 0; i--) {
         buf[n + (size_t)i] = (char)('0' + f % 10);

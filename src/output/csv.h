@@ -37,6 +37,8 @@ void csv_raw(csv_writer *w, const char *s, size_t n);
 
 /* Format v into buf (>= 32 bytes) as csv_double does; returns length. */
 size_t csv_format_double(double v, char *buf);
+/* Format an integer into buf (>= 24 bytes) as csv_i64 does; returns length. */
+size_t csv_format_i64(int64_t v, char *buf);
 /* Format a timestamp into buf (>= 32 bytes); returns length. */
 size_t csv_format_ts(int64_t ns, char *buf);
 
