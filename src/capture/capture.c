@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +27,11 @@ struct capture {
     uint64_t number;          /* packets delivered from the current source */
     uint64_t done_before;     /* bytes of the files already finished */
     uint64_t total;
-    volatile sig_atomic_t stop;
+    atomic_int stop;          /* lock-free: set from signal handlers */
+    int all_regular;          /* every input is a regular file */
     char *ifname;
     char *iobuf;              /* stdio buffer of the open file */
+    struct readahead *ra;     /* the reader thread, when started */
 };
 
 static int set_filter(pcap_t *p, const char *filter, const char *src, snitch_err *e)
@@ -92,6 +96,7 @@ capture *capture_open_files(const char *const *paths, size_t npaths,
         return NULL;
     }
     c->npaths = npaths;
+    c->all_regular = 1;
     if (filter && !(c->filter = strdup(filter)))
         goto oom;
     for (size_t i = 0; i < npaths; i++) {
@@ -101,6 +106,7 @@ capture *capture_open_files(const char *const *paths, size_t npaths,
         if (!strcmp(paths[i], "-") || (stat(paths[i], &sb) == 0 && !S_ISREG(sb.st_mode))) {
             /* standard input, a pipe: reading it twice is not possible, so
              * it is only checked when its turn comes */
+            c->all_regular = 0;
             if (strcmp(paths[i], "-") && access(paths[i], R_OK) != 0) {
                 err_set(e, "%s: %s", paths[i], strerror(errno));
                 goto fail;
@@ -191,10 +197,12 @@ static int next_file(capture *c, snitch_err *e)
     return 0;
 }
 
-int capture_next(capture *c, capture_packet *pkt, snitch_err *e)
+/* One packet straight from libpcap: the whole of capture_next without a
+ * reader thread, and the reader thread's source with one. */
+static int read_direct(capture *c, capture_packet *pkt, snitch_err *e)
 {
     for (;;) {
-        if (c->stop || !c->p)
+        if (atomic_load_explicit(&c->stop, memory_order_relaxed) || !c->p)
             return CAPTURE_END;
         struct pcap_pkthdr *h;
         const u_char *d;
@@ -246,16 +254,239 @@ int capture_next(capture *c, capture_packet *pkt, snitch_err *e)
     }
 }
 
+/* Reading ahead.  libpcap reads a file one packet at a time into a buffer it
+ * reuses, so the packet loop pays for every read() and every record it
+ * parses.  With capture_read_ahead a thread of the capture's own calls
+ * read_direct and copies each packet, with its header, into blocks; the
+ * caller's capture_next hands out packets from the oldest full block and
+ * gives a block back only when it asks for the packet after the block's
+ * last, so a packet's bytes stay valid until the next capture_next, as
+ * without the thread.  A warning, an error or the end travels in the block
+ * after the packets that came before it, so the caller sees everything in
+ * the order a direct read would give. */
+#define RA_BLOCKS 4
+#define RA_BLOCK_BYTES (1u << 18)
+
+typedef struct ra_rec {         /* a packet in a block; its bytes follow */
+    int64_t ts_ns;
+    uint64_t number;
+    uint32_t caplen, wirelen;
+    int32_t linktype;
+    uint32_t source;            /* index into paths */
+} ra_rec;
+
+typedef struct ra_block {
+    uint8_t *buf;
+    size_t used, cap;
+    int has_event;              /* the packets are followed by event: */
+    int event;                  /* CAPTURE_END / _ERROR / _WARNING */
+    char msg[SNITCH_ERR_MAX];   /* the event's text */
+    uint64_t done;              /* input bytes read when the block closed */
+} ra_block;
+
+struct readahead {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ra_block blk[RA_BLOCKS];
+    uint64_t head, tail;        /* blocks filled / given back, ever;
+                                   blk[tail % RA_BLOCKS] is the caller's */
+    int quit;                   /* capture_close: stop filling */
+    size_t block_bytes;
+    /* the caller's side */
+    ra_block *cur;              /* the block being handed out, or NULL */
+    size_t off;
+    uint64_t done;
+};
+
+#define RA_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
+/* Fill blocks until the input ends or fails, or the capture closes. */
+static void *ra_main(void *arg)
+{
+    capture *c = arg;
+    struct readahead *ra = c->ra;
+    capture_packet pkt;
+    snitch_err e;
+    int r = 0, pending = 0;     /* pending: pkt did not fit the last block */
+    for (;;) {
+        pthread_mutex_lock(&ra->mu);
+        while (ra->head - ra->tail == RA_BLOCKS && !ra->quit)
+            pthread_cond_wait(&ra->cv, &ra->mu);
+        int quit = ra->quit;
+        pthread_mutex_unlock(&ra->mu);
+        if (quit)
+            return NULL;
+        ra_block *b = &ra->blk[ra->head % RA_BLOCKS];
+        b->used = 0;
+        b->has_event = 0;
+        for (;;) {
+            if (!pending) {
+                r = read_direct(c, &pkt, &e);
+                if (r != CAPTURE_PACKET) {
+                    b->has_event = 1;
+                    b->event = r;
+                    snprintf(b->msg, sizeof b->msg, "%s", r == CAPTURE_END ? "" : e.msg);
+                    break;
+                }
+            }
+            size_t need = RA_ALIGN(sizeof(ra_rec) + pkt.caplen);
+            if (b->used + need > b->cap) {
+                if (b->used) {          /* the next block takes it */
+                    pending = 1;
+                    break;
+                }
+                /* one packet larger than a block: grow this one */
+                uint8_t *nb = realloc(b->buf, need);
+                if (!nb) {
+                    b->has_event = 1;
+                    b->event = CAPTURE_ERROR;
+                    snprintf(b->msg, sizeof b->msg, "%s: packet %llu: out of memory",
+                             pkt.source, (unsigned long long)pkt.number);
+                    break;
+                }
+                b->buf = nb;
+                b->cap = need;
+            }
+            pending = 0;
+            ra_rec *h = (ra_rec *)(b->buf + b->used);
+            h->ts_ns = pkt.ts_ns;
+            h->number = pkt.number;
+            h->caplen = pkt.caplen;
+            h->wirelen = pkt.wirelen;
+            h->linktype = pkt.linktype;
+            h->source = (uint32_t)c->cur;
+            memcpy(h + 1, pkt.data, pkt.caplen);
+            b->used += need;
+        }
+        b->done = c->done_before + file_pos(c);
+        pthread_mutex_lock(&ra->mu);
+        ra->head++;
+        pthread_cond_broadcast(&ra->cv);
+        pthread_mutex_unlock(&ra->mu);
+        if (b->has_event && b->event != CAPTURE_WARNING)
+            return NULL;
+    }
+}
+
+int capture_read_ahead(capture *c, size_t block_bytes, snitch_err *e)
+{
+    if (c->live || !c->all_regular || c->ra)
+        return 0;
+    struct readahead *ra = calloc(1, sizeof *ra);
+    if (!ra)
+        return err_set(e, "out of memory");
+    ra->block_bytes = block_bytes ? block_bytes : RA_BLOCK_BYTES;
+    for (int i = 0; i < RA_BLOCKS; i++) {
+        if (!(ra->blk[i].buf = malloc(ra->block_bytes))) {
+            for (int j = 0; j < i; j++)
+                free(ra->blk[j].buf);
+            free(ra);
+            return err_set(e, "out of memory");
+        }
+        ra->blk[i].cap = ra->block_bytes;
+    }
+    pthread_mutex_init(&ra->mu, NULL);
+    pthread_cond_init(&ra->cv, NULL);
+    ra->done = c->done_before + file_pos(c);
+    c->ra = ra;
+    /* The caller's signal handlers run on the caller's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int r = pthread_create(&ra->th, NULL, ra_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {               /* read directly then */
+        c->ra = NULL;
+        pthread_mutex_destroy(&ra->mu);
+        pthread_cond_destroy(&ra->cv);
+        for (int i = 0; i < RA_BLOCKS; i++)
+            free(ra->blk[i].buf);
+        free(ra);
+        return 0;
+    }
+    return 1;
+}
+
+static int ra_next(capture *c, capture_packet *pkt, snitch_err *e)
+{
+    struct readahead *ra = c->ra;
+    for (;;) {
+        if (atomic_load_explicit(&c->stop, memory_order_relaxed))
+            return CAPTURE_END;
+        if (!ra->cur) {
+            pthread_mutex_lock(&ra->mu);
+            while (ra->head == ra->tail)
+                pthread_cond_wait(&ra->cv, &ra->mu);
+            pthread_mutex_unlock(&ra->mu);
+            ra->cur = &ra->blk[ra->tail % RA_BLOCKS];
+            ra->off = 0;
+            ra->done = ra->cur->done;
+        }
+        ra_block *b = ra->cur;
+        if (ra->off < b->used) {
+            const ra_rec *h = (const ra_rec *)(b->buf + ra->off);
+            pkt->ts_ns = h->ts_ns;
+            pkt->number = h->number;
+            pkt->caplen = h->caplen;
+            pkt->wirelen = h->wirelen;
+            pkt->linktype = h->linktype;
+            pkt->source = c->paths[h->source];
+            pkt->data = (const uint8_t *)(h + 1);
+            ra->off += RA_ALIGN(sizeof(ra_rec) + h->caplen);
+            return CAPTURE_PACKET;
+        }
+        if (b->has_event) {
+            int ev = b->event;
+            if (ev == CAPTURE_WARNING)  /* once; then on to the next block */
+                b->has_event = 0;
+            if (ev != CAPTURE_END)
+                err_set(e, "%s", b->msg);
+            return ev;
+        }
+        /* every packet of this block handed out: give it back */
+        ra->cur = NULL;
+        pthread_mutex_lock(&ra->mu);
+        ra->tail++;
+        pthread_cond_broadcast(&ra->cv);
+        pthread_mutex_unlock(&ra->mu);
+    }
+}
+
+int capture_next(capture *c, capture_packet *pkt, snitch_err *e)
+{
+    return c->ra ? ra_next(c, pkt, e) : read_direct(c, pkt, e);
+}
+
+static void ra_stop(capture *c)
+{
+    struct readahead *ra = c->ra;
+    pthread_mutex_lock(&ra->mu);
+    ra->quit = 1;
+    pthread_cond_broadcast(&ra->cv);
+    pthread_mutex_unlock(&ra->mu);
+    pthread_join(ra->th, NULL);
+    pthread_mutex_destroy(&ra->mu);
+    pthread_cond_destroy(&ra->cv);
+    for (int i = 0; i < RA_BLOCKS; i++)
+        free(ra->blk[i].buf);
+    free(ra);
+    c->ra = NULL;
+}
+
 void capture_stop(capture *c)
 {
-    c->stop = 1;
-    if (c->p && c->live)
+    atomic_store(&c->stop, 1);
+    if (c->live && c->p)        /* files: c->p may be the reader thread's */
         pcap_breakloop(c->p);
 }
 
 void capture_progress(const capture *c, uint64_t *done, uint64_t *total)
 {
-    *done = c->live ? 0 : c->done_before + file_pos((capture *)c);
+    if (c->ra)      /* the reader thread owns the file: where the caller is */
+        *done = c->ra->done;
+    else
+        *done = c->live ? 0 : c->done_before + file_pos((capture *)c);
     *total = c->total;
 }
 
@@ -280,6 +511,8 @@ void capture_close(capture *c)
 {
     if (!c)
         return;
+    if (c->ra)
+        ra_stop(c);
     if (c->p)
         pcap_close(c->p);
     for (size_t i = 0; i < c->npaths; i++)

@@ -47,6 +47,17 @@ capture *capture_open_live(const char *ifname, const char *filter,
 
 int capture_next(capture *c, capture_packet *pkt, snitch_err *e);
 
+/* Read files ahead on a thread the capture owns (until capture_close):
+ * it calls libpcap and copies each packet into blocks of block_bytes (0: a
+ * default), so that the caller's thread spends its time on the packets, not
+ * on reading them.  capture_next then gives the same packets, warnings,
+ * errors and end, in the same order, with the same lifetime of pkt->data.
+ * Call it before the first capture_next.  Returns 1: the thread reads;
+ * 0: reading stays direct (a live capture, an input that is not a regular
+ * file such as a pipe or standard input, no thread to be had); -1: out of
+ * memory. */
+int capture_read_ahead(capture *c, size_t block_bytes, snitch_err *e);
+
 /* Ask a running capture_next to return CAPTURE_END soon (safe from a
  * signal handler: it only sets a flag and calls pcap_breakloop). */
 void capture_stop(capture *c);

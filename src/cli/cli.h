@@ -161,6 +161,10 @@ size_t cli_threshold_rows(const table *t, const uint64_t *counts, uint64_t min_r
 /* Monotonic seconds, for timing and progress lines. */
 double cli_now(void);
 
+/* The cores this process may run on (taskset, cgroup cpusets): the
+ * default of --threads. */
+int cli_cores(void);
+
 /* The progress line on stderr ("\r" and overwritten): share of the input
  * read (when its size is known), packets, flows, packets/s since t0, then
  * extra (may be NULL); final: clear the line instead. */

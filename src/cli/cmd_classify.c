@@ -17,10 +17,11 @@
  * predicts that batch itself (as at the end of a capture, where many flows
  * end at once), leaving the thread only its writing, in order.  Features
  * are computed with the prediction, from a copy of each flow's packets
- * kept with its batch, so that this work too goes to the worker. */
+ * kept with its batch, so that this work too goes to the worker.  With two
+ * threads a third (the capture's, capture_read_ahead) reads the files
+ * ahead: libpcap's reading is a third of the packet loop's time. */
 #include <getopt.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,9 @@ static const char usage_text[] =
     "      --packets WHICH    data (default) or all: as the training table\n"
     "      --idle-timeout S   (default 120)   --max-flows N (default 1000000)\n"
     "      --threads N        reading files: 1, or 2 to predict and write verdicts\n"
-    "                         in a second thread while packets are read (default:\n"
-    "                         2 when this process may run on 2 or more cores)\n"
+    "                         in a second thread while packets are read (and a\n"
+    "                         third reads the files ahead); default: 2 when this\n"
+    "                         process may run on 2 or more cores\n"
     "      --batch N          reading files: flows predicted together (default 4096,\n"
     "                         fewer for models of over 256 classes)\n"
     "      --force            replace FILE if it exists\n"
@@ -561,10 +563,8 @@ int cmd_classify(int argc, char **argv)
     snitch_err e = {""};
     ctx cx;
     memset(&cx, 0, sizeof cx);
-    if (!nthreads) {    /* the cores this process may use (taskset, cgroups) */
-        cpu_set_t cs;
-        nthreads = sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) >= 2 ? 2 : 1;
-    }
+    if (!nthreads)
+        nthreads = cli_cores() >= 2 ? 2 : 1;
     int nbuf = iface ? 1 : nthreads;     /* live: every verdict at once, here */
     /* With a worker, it reads a forest's trees while packets are read. */
     if (nbuf == 2)
@@ -664,6 +664,12 @@ int cmd_classify(int argc, char **argv)
     }
     if (!cx.worker && cx.ms && finish_load(&cx) < 0)
         cx.load_failed = 1;
+    /* Two threads for files: a third reads ahead, so that the packet loop
+     * spends its core on packets rather than on libpcap's reading. */
+    if (nbuf == 2 && capture_read_ahead(cap, 0, &e) < 0) {
+        fprintf(stderr, "snitch classify: %s\n", e.msg);
+        goto cleanup;
+    }
     g_cap = cap;
     g_stop = 0;
     struct sigaction sa;

@@ -28,6 +28,9 @@ static const char usage_text[] =
     "  -i, --interface IFACE  live capture (libpcap; Ctrl-C ends it, every open\n"
     "                         flow is written)\n"
     "  -f, --filter BPF       capture filter, e.g. 'tcp port 443'\n"
+    "      --threads N        reading files: 1, or 2 to read them ahead in a\n"
+    "                         second thread (default: 2 when this process may\n"
+    "                         run on 2 or more cores)\n"
     "output\n"
     "  -o, --output OUT       CSV file, or - for standard output (required)\n"
     "      --force            replace OUT if it exists\n"
@@ -138,7 +141,7 @@ static void summary(const extract *x, const extract_config *cfg, const char *lab
 int cmd_extract(int argc, char **argv)
 {
     enum { O_FEATURES = 256, O_LABEL, O_PACKETS, O_N, O_WINDOW, O_ALL, O_MIN, O_IDLE, O_ACTIVE,
-           O_MAXF, O_FORCE, O_FIRST };
+           O_MAXF, O_FORCE, O_FIRST, O_THREADS };
     static const struct option opts[] = {
         {"read", required_argument, 0, 'r'},
         {"interface", required_argument, 0, 'i'},
@@ -158,12 +161,13 @@ int cmd_extract(int argc, char **argv)
         {"max-flows", required_argument, 0, O_MAXF},
         {"force", no_argument, 0, O_FORCE},
         {"first", required_argument, 0, O_FIRST},
+        {"threads", required_argument, 0, O_THREADS},
         {0, 0, 0, 0},
     };
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nfiles = 0;
     const char *iface = NULL, *filter = NULL, *out = NULL, *label_spec = "sni";
-    int quiet = 0, force = 0, rc = EXIT_USAGE;
+    int quiet = 0, force = 0, rc = EXIT_USAGE, nthreads = 0;
     uint64_t v;
     extract_config cfg = {
         .features = EXTRACT_STATS, .data_only = 1, .seq_n = 25, .window_ns = 10000000,
@@ -241,6 +245,15 @@ int cmd_extract(int argc, char **argv)
                 goto done;
             cfg.first_n = (size_t)v;
             break;
+        case O_THREADS:
+            if (cli_uint("extract", "--threads", optarg, 2, &v) < 0)
+                goto done;
+            if (v < 1) {
+                fprintf(stderr, "snitch extract: --threads: 1 or 2\n");
+                goto done;
+            }
+            nthreads = (int)v;
+            break;
         default:
             fprintf(stderr, "%s", usage_text);
             goto done;
@@ -287,6 +300,7 @@ int cmd_extract(int argc, char **argv)
     if (outfile_open(&of, "extract", out, force) < 0) {
         capture_close(cap);
         labeler_free(lab);
+        rc = EXIT_FAIL;
         goto done;
     }
     csv_writer *w = csv_writer_new(of.f);
@@ -301,6 +315,17 @@ int cmd_extract(int argc, char **argv)
         goto done;
     }
     extract_write_header(x);
+    if (!nthreads)
+        nthreads = cli_cores() >= 2 ? 2 : 1;
+    if (nthreads == 2 && capture_read_ahead(cap, 0, &err) < 0) {
+        fprintf(stderr, "snitch extract: %s\n", err.msg);
+        extract_free(x);
+        csv_writer_close(w);
+        outfile_abort(&of);
+        capture_close(cap);
+        labeler_free(lab);
+        goto done;
+    }
 
     g_capture = cap;
     g_interrupted = 0;

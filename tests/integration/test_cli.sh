@@ -86,6 +86,23 @@ PY
 cmp -s "$work/parts.csv" "$work/full.csv" && ok "split-files-equal-whole" || bad "split-files-equal-whole"
 "$SNITCH" extract -q -r "$work/part1.pcap" -o "$work/p1.csv" --all-flows
 cmp -s "$work/p1.csv" "$work/full.csv" && bad "half-file-differs" || ok "half-file-differs"
+# reading ahead in a second thread (--threads 2): the same rows, and the
+# same warnings and errors, at the same places, as reading in one thread
+for t in 1 2; do
+    expect threads$t-files 0 "$SNITCH" extract -r "$work/part1.pcap" -r "$work/trunc.pcap" \
+        -r "$work/part2.pcap" -o "$work/threads$t.csv" --all-flows --threads $t
+    grep -v 'packets/s' "$work/err" >"$work/threads$t.err"
+    expect threads$t-corrupt 1 "$SNITCH" extract -r "$work/part1.pcap" -r "$work/badrec.pcap" \
+        -o "$work/x.csv" --threads $t
+    grep -v 'packets/s' "$work/err" >"$work/corrupt$t.err"
+done
+cmp -s "$work/threads1.csv" "$work/threads2.csv" && ok "threads2-same-rows" || bad "threads2-same-rows"
+has threads2-warns "$work/threads2.err" "warning: .*trunc.pcap: truncated"
+cmp -s "$work/threads1.err" "$work/threads2.err" && ok "threads2-same-messages" \
+    || bad "threads2-same-messages"
+has threads2-corrupt-names-packet "$work/corrupt2.err" "badrec.pcap: packet 6"
+cmp -s "$work/corrupt1.err" "$work/corrupt2.err" && ok "threads2-same-error" || bad "threads2-same-error"
+expect threads3-refused 2 "$SNITCH" extract -r "$S" -o "$work/x.csv" --threads 3
 # standard input as a capture
 "$SNITCH" extract -q -r - -o "$work/stdin.csv" --all-flows <"$S"
 cmp -s "$work/stdin.csv" "$work/full.csv" && ok "stdin-capture" || bad "stdin-capture"

@@ -36,13 +36,15 @@ vg missing-input extract -q -r "$work/nope.pcap" -o "$work/d.csv"
 vg train-ensemble train "$work/a.csv" --model ensemble:rf+gru/size+dir --gru-units 8 --trees 5 \
     --epochs 2 -o "$work/e.snm" -q
 vg predict-ensemble predict "$work/e.snm" "$work/a.csv" -o "$work/p.csv"
-vg classify-ensemble classify -m "$work/e.snm" -r "$work/s.pcap" -o "$work/v.jsonl" -q
+vg classify-ensemble classify -m "$work/e.snm" -r "$work/s.pcap" -o "$work/v.jsonl" -q --threads 2
+vg classify-ensemble-one-thread classify -m "$work/e.snm" -r "$work/s.pcap" -o "$work/v1.jsonl" -q \
+    --threads 1
 vg inspect-ensemble inspect "$work/e.snm"
 if [ -d "$SHARED/data/public/pcap" ]; then
     P="$SHARED/data/public/pcap"
     vg public-quic extract -q -r "$P/ja4__tls3.pcapng" -o "$work/e.csv" --all-flows --features stats,seq
     vg public-many extract -q -r "$P/ndpi__reddit.pcap" -r "$P/ja4__latest.pcapng" -r "$P/tcpdump__time_2106.pcap" \
-        -o "$work/f.csv" --all-flows --label domain
+        -o "$work/f.csv" --all-flows --label domain --threads 2
     for f in "$P"/*quic* "$P"/*fuzz* "$P"/*tunnel* "$P"/*gre* "$P"/*vxlan*; do
         [ -f "$f" ] || continue
         vg "public/$(basename "$f")" extract -q -r "$f" -o "$work/g.csv" --force --all-flows --features stats,seq
