@@ -14,7 +14,8 @@
 # --after 10, the bare loop again, and classify at flow end with --threads 2
 # on two cores (its second thread reads the model's trees while the packet
 # loop starts, then computes features, predicts and writes verdicts; the
-# packet loop predicts too when flows end faster than one thread predicts):
+# packet loop predicts too when flows end faster than one thread predicts;
+# a third, the capture's, reads the file ahead with libpcap):
 # "vs bare" for it still divides by the one-core bare loop.  "vs bare" divides the mean of the
 # round's two bare loops by classify's wall time, so a slow moment of the
 # machine during one of them weighs half.  Wall times include everything
@@ -55,6 +56,8 @@ echo "capture: $cap, $(stat -L -c %s "$cap") bytes, $npk packets; model $(stat -
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "snitch: $SNITCH"
 summary=""
+ratios1=""
+ratios2=""
 for round in $(seq "$runs"); do
     run bare "$out/bare_loop" "$cap"
     run end "$SNITCH" classify -m "$d/m.snm" -r "$cap" -o "$d/verdicts.jsonl" --force
@@ -94,7 +97,14 @@ for round in $(seq "$runs"); do
         summary="$summary$(awk -v r="$round" -v w="$wt" -v b="$wb" -v b2="$wb2" -v n="$npk" \
             'BEGIN { printf "round %d: two cores %.2f s, %.2f M packets/s, %.3f of the bare loop%s\n", r, w, n / w / 1e6, (b + b2) / 2 / w, ((b + b2) / 2 / w >= 0.5) ? ": half the bare loop reached" : ": below half the bare loop" }')
 "
+        ratios2="$ratios2 $(awk -v w="$wt" -v b="$wb" -v b2="$wb2" 'BEGIN { printf "%.3f", (b + b2) / 2 / w }')"
     fi
+    ratios1="$ratios1 $(awk -v w="$we" -v b="$wb" -v b2="$wb2" 'BEGIN { printf "%.3f", (b + b2) / 2 / w }')"
 done
 echo
 printf '%s' "$summary"
+# The median round: one slow moment of a shared machine moves it less.
+median() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+if [ "$runs" -gt 1 ]; then
+    echo "median of $runs rounds, vs bare loop: one core $(median $ratios1)${ratios2:+, two cores $(median $ratios2)}"
+fi

@@ -440,9 +440,9 @@ static void on_flow(void *arg, const extract_flow *r)
     v->has_hello = (uint8_t)r->has_hello;
     v->ech = (uint8_t)r->ech;
     v->tls_version = r->tls_version;
-    v->first = r->all->n ? r->all->ts[0] : f->first_seen;
-    v->decision = r->all->n ? r->all->ts[r->all->n - 1] : f->last_seen;
-    v->packets = r->all->n;
+    v->first = r->first_ts;
+    v->decision = r->last_ts;
+    v->packets = r->packets;
     v->sni = malloc(r->sni_len + 1);
     v->label = strdup(r->label);
     if (!v->sni || !v->label) {

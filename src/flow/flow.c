@@ -226,6 +226,7 @@ static flow *new_flow(flow_table *t, const decode_pkt *p, uint64_t h, int64_t ts
     f->port[0] = p->sport;
     f->port[1] = p->dport;
     f->first_seen = f->last_seen = ts;
+    f->ts_min = f->ts_max = ts;
     f->syn_dir = -1;
     /* most flows are short: one allocation holds them whole */
     f->pkts = malloc(16 * sizeof *f->pkts);
@@ -287,18 +288,26 @@ int flow_table_add(flow_table *t, int64_t ts, const decode_pkt *p, snitch_err *e
                            (unsigned long long)t->st.open);
     }
 
-    if (f->npkts == f->cap &&
-        array_grow((void **)&f->pkts, &f->cap, f->npkts + 1, sizeof *f->pkts) < 0)
-        return err_set(e, "out of memory (flow with %zu packets)", f->npkts);
     int dir = (p->sport == f->port[0] && !memcmp(p->src, f->addr[0], 16)) ? 0 : 1;
     /* A packet from an endpoint to itself matches both ways: it is dir 0. */
-    flow_pkt *fp = &f->pkts[f->npkts++];
-    fp->ts = ts;
-    fp->size = p->ip_len;
-    fp->pay = p->pay_len;
-    fp->dir = (uint8_t)dir;
-    fp->tcp_flags = p->tcp_flags;
+    if (p->pay_len == 0 && t->cfg.skip_empty) {
+        f->nskipped++;
+    } else {
+        if (f->npkts == f->cap &&
+            array_grow((void **)&f->pkts, &f->cap, f->npkts + 1, sizeof *f->pkts) < 0)
+            return err_set(e, "out of memory (flow with %zu packets)", f->npkts);
+        flow_pkt *fp = &f->pkts[f->npkts++];
+        fp->ts = ts;
+        fp->size = p->ip_len;
+        fp->pay = p->pay_len;
+        fp->dir = (uint8_t)dir;
+        fp->tcp_flags = p->tcp_flags;
+    }
     f->last_seen = ts;
+    if (ts < f->ts_min)
+        f->ts_min = ts;
+    if (ts > f->ts_max)
+        f->ts_max = ts;
     if (!t->have_watermark || ts > t->watermark) {
         t->watermark = ts;
         t->have_watermark = 1;

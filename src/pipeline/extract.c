@@ -143,6 +143,23 @@ static void after_packet(extract *x, flow *f)
 
 static int client_dir(const flow *f, const inspect *in);
 
+/* The packets a flow's row or verdict describes, and the earliest and
+ * latest of their times: from the view of the kept packets, or, when bare
+ * packets were only counted (skip_empty, which is on only when every packet
+ * counts: no --first), from the flow's own counts. */
+static void flow_span(const flow *f, const feat_view *all, uint64_t *n, int64_t *t0, int64_t *t1)
+{
+    if (f->nskipped || !all->n) {
+        *n = f->npkts + f->nskipped;
+        *t0 = f->ts_min;
+        *t1 = f->ts_max;
+        return;
+    }
+    *n = all->n;
+    *t0 = all->ts[0];
+    *t1 = all->ts[all->n - 1];
+}
+
 /* Hand one flow to cfg.on_flow.  Returns 0 or -1 when out of memory. */
 static int emit_record(extract *x, const flow *f, const inspect *in, int early)
 {
@@ -163,6 +180,7 @@ static int emit_record(extract *x, const flow *f, const inspect *in, int early)
         .tls_version = in && in->done ? in->hello.max_version : 0,
         .label = label, .all = &all, .data = &data, .early = early,
     };
+    flow_span(f, &all, &r.packets, &r.first_ts, &r.last_ts);
     x->cfg.on_flow(x->cfg.ctx, &r);
     x->st.written++;
     if (*label)
@@ -219,8 +237,11 @@ static void write_flow_rows(extract *x, const flow *f, const inspect *in, int c,
     csv_cstr(w, flow_addr_str(f, 1 - c, a, sizeof a));
     csv_u64(w, f->port[1 - c]);
     csv_u64(w, f->proto);
-    csv_ts(w, all->n ? all->ts[0] : f->first_seen);
-    csv_ts(w, all->n ? all->ts[all->n - 1] : f->last_seen);
+    uint64_t npk;
+    int64_t t0, t1;
+    flow_span(f, all, &npk, &t0, &t1);
+    csv_ts(w, t0);
+    csv_ts(w, t1);
     if (in && in->done)
         csv_str(w, in->hello.sni, in->hello.sni_len);
     else
@@ -348,6 +369,10 @@ extract *extract_new(const extract_config *cfg, csv_writer *out, snitch_err *e)
     flow_table_config fc = {
         .idle_ns = cfg->idle_ns, .active_ns = cfg->active_ns, .max_flows = cfg->max_flows,
         .on_packet = on_packet, .on_end = on_end, .on_drop = on_drop, .ctx = x,
+        /* bare packets matter only to window rows, to --first and
+         * --after counts, and with --packets all */
+        .skip_empty = cfg->data_only && !cfg->first_n && !cfg->decide_after &&
+                      !(cfg->features & EXTRACT_WINDOW),
     };
     if (!(x->flows = flow_table_new(&fc, e)))
         goto fail;

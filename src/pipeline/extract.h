@@ -42,7 +42,10 @@ typedef struct extract_flow {
     int ech;
     uint16_t tls_version;
     const char *label;          /* the SNI's label under the labeling mode */
-    const struct feat_view *all, *data;   /* packets considered */
+    const struct feat_view *all, *data;   /* packets considered (all: those
+                                   kept, see packets) */
+    uint64_t packets;           /* how many packets the record describes */
+    int64_t first_ts, last_ts;  /* the earliest and latest of their times */
     int early;                  /* decided at decide_after packets, before
                                    the flow ended */
 } extract_flow;

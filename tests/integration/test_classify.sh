@@ -68,6 +68,16 @@ for fmt in jsonl csv; do
     fi
 done
 cmp -s "$work/t1.csv" "$work/v.csv" && ok "threads1-csv-equals-default" || bad "threads1-csv-equals-default"
+# Deciding at flow end, bare packets (no payload) are counted but not kept;
+# with --after they are kept (they count towards N).  An N no flow reaches
+# decides every flow at its end from every packet: the same verdicts.
+expect after-unreached 0 "$SNITCH" classify -m "$work/m.snm" -r "$S" --format csv --after 1000000 \
+    -q -o "$work/after_big.csv"
+if [ -s "$work/t1.csv" ] && cmp -s "$work/t1.csv" "$work/after_big.csv"; then
+    ok "bare-packets-counted-not-kept"
+else
+    bad "bare-packets-counted-not-kept"
+fi
 # With two threads the second reads the forest while packets are read.  A
 # forest damaged behind an intact META is found there: the run fails with
 # the message a whole read gives, and writes no verdicts file; so it does

@@ -103,6 +103,24 @@ cmp -s "$work/threads1.err" "$work/threads2.err" && ok "threads2-same-messages" 
 has threads2-corrupt-names-packet "$work/corrupt2.err" "badrec.pcap: packet 6"
 cmp -s "$work/corrupt1.err" "$work/corrupt2.err" && ok "threads2-same-error" || bad "threads2-same-error"
 expect threads3-refused 2 "$SNITCH" extract -r "$S" -o "$work/x.csv" --threads 3
+# Bare packets (no payload) are counted, not kept, when only data packets
+# are described; --first keeps them (they count towards N): an N no flow
+# reaches gives the same rows
+"$SNITCH" extract -q -r "$S" -o "$work/first_big.csv" --all-flows --features stats,seq --first 1000000
+"$SNITCH" extract -q -r "$S" -o "$work/stats_seq.csv" --all-flows --features stats,seq
+[ -s "$work/stats_seq.csv" ] && cmp -s "$work/first_big.csv" "$work/stats_seq.csv" \
+    && ok "bare-packets-counted-not-kept" || bad "bare-packets-counted-not-kept"
+# the same on a real capture whose timestamps go backwards (first and last
+# time of a flow: its earliest and latest packet, bare ones included)
+Y="${SHARED:-$PWD/../shared}/data/public/pcap/ndpi__yandex.pcapng"
+if [ -f "$Y" ]; then
+    "$SNITCH" extract -q -r "$Y" -o "$work/y_first.csv" --all-flows --first 1000000
+    "$SNITCH" extract -q -r "$Y" -o "$work/y.csv" --all-flows
+    [ -s "$work/y.csv" ] && cmp -s "$work/y_first.csv" "$work/y.csv" \
+        && ok "bare-packets-out-of-order" || bad "bare-packets-out-of-order"
+else
+    echo "SKIP bare-packets-out-of-order: $Y not found"
+fi
 # standard input as a capture
 "$SNITCH" extract -q -r - -o "$work/stdin.csv" --all-flows <"$S"
 cmp -s "$work/stdin.csv" "$work/full.csv" && ok "stdin-capture" || bad "stdin-capture"

@@ -9,7 +9,9 @@
 
 typedef struct ended {
     uint64_t id;
-    size_t npkts;
+    size_t npkts, nskipped;
+    int64_t ts_min, ts_max;
+    uint32_t pay0;              /* payload of the first kept packet */
     flow_end why;
     int syn_dir;
 } ended;
@@ -24,7 +26,8 @@ static void on_end(void *ctx, flow *f, flow_end why)
 {
     rec *r = ctx;
     if (r->n < 64)
-        r->e[r->n++] = (ended){f->id, f->npkts, why, f->syn_dir};
+        r->e[r->n++] = (ended){f->id, f->npkts, f->nskipped, f->ts_min, f->ts_max,
+                               f->npkts ? f->pkts[0].pay : 0, why, f->syn_dir};
 }
 
 static void on_packet(void *ctx, flow *f, int dir, const decode_pkt *p)
@@ -51,7 +54,7 @@ static decode_pkt tcp(int a_to_b, uint8_t flags, uint16_t pa, uint16_t pb)
 static flow_table *table(rec *r, int64_t idle, int64_t active, size_t maxf)
 {
     memset(r, 0, sizeof *r);
-    flow_table_config c = {idle, active, maxf, on_packet, on_end, NULL, r};
+    flow_table_config c = {idle, active, maxf, on_packet, on_end, NULL, r, 0};
     return flow_table_new(&c, NULL);
 }
 
@@ -213,6 +216,40 @@ static void test_udp_and_ipv6_keys(void)
     flow_table_free(t);
 }
 
+/* skip_empty: bare packets are counted, not kept; their times still count
+ * in ts_min/ts_max (out of order here), and flow rules (SYN direction, FIN
+ * and RST) still see them. */
+static void test_skip_empty_counts_bare_packets(void)
+{
+    for (int skip = 0; skip <= 1; skip++) {
+        rec r;
+        memset(&r, 0, sizeof r);
+        flow_table_config c = {120 * S, 0, 0, on_packet, on_end, NULL, &r, skip};
+        flow_table *t = flow_table_new(&c, NULL);
+        int64_t ts[] = {50, 60, 40, 70, 80, 90};     /* the ACK at 40: out of order */
+        uint8_t fl[] = {TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_ACK, TCP_ACK, TCP_ACK | TCP_RST};
+        uint32_t pay[] = {0, 0, 0, 517, 1200, 0};
+        int dir[] = {1, 0, 1, 1, 0, 1};
+        for (int i = 0; i < 6; i++) {
+            decode_pkt p = tcp(dir[i], fl[i], 40000, 443);
+            p.pay_len = pay[i];
+            p.ip_len = 40 + pay[i];
+            flow_table_add(t, ts[i], &p, NULL);
+        }
+        CHECK_EQ_INT(r.packets_seen, 6);
+        CHECK_EQ_INT(r.n, 1);                       /* ended by the RST, kept or not */
+        CHECK_EQ_INT(r.e[0].why, FLOW_END_RST);
+        CHECK_EQ_INT(r.e[0].npkts, skip ? 2 : 6);
+        CHECK_EQ_INT(r.e[0].nskipped, skip ? 4 : 0);
+        CHECK_EQ_INT(r.e[0].npkts + r.e[0].nskipped, 6);
+        CHECK_EQ_INT(r.e[0].pay0, skip ? 517 : 0);
+        CHECK_EQ_INT(r.e[0].ts_min, 40);
+        CHECK_EQ_INT(r.e[0].ts_max, 90);
+        CHECK_EQ_INT(r.e[0].syn_dir, 0);
+        flow_table_free(t);
+    }
+}
+
 static void test_many_flows_grow_table(void)
 {
     rec r;
@@ -241,5 +278,6 @@ int main(void)
     RUN(test_eviction_bounds_open_flows);
     RUN(test_udp_and_ipv6_keys);
     RUN(test_many_flows_grow_table);
+    RUN(test_skip_empty_counts_bare_packets);
     return check_summary();
 }
