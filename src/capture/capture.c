@@ -2,7 +2,8 @@
  *
  * One pcap_t is open at a time for files: the next file is opened when the
  * previous one ends, so hundreds of rotated files do not hold hundreds of
- * descriptors.  Every file is opened once up front only to check it. */
+ * descriptors.  Every file is opened once up front only to check it.  Files
+ * may be read ahead by a thread of the capture's own (capture_read_ahead). */
 #include "capture.h"
 
 #include <errno.h>
@@ -292,7 +293,6 @@ struct readahead {
     uint64_t head, tail;        /* blocks filled / given back, ever;
                                    blk[tail % RA_BLOCKS] is the caller's */
     int quit;                   /* capture_close: stop filling */
-    size_t block_bytes;
     /* the caller's side */
     ra_block *cur;              /* the block being handed out, or NULL */
     size_t off;
@@ -369,6 +369,17 @@ static void *ra_main(void *arg)
     }
 }
 
+/* The reader's blocks, lock and condition (its thread joined or never
+ * started). */
+static void ra_free(struct readahead *ra)
+{
+    pthread_mutex_destroy(&ra->mu);
+    pthread_cond_destroy(&ra->cv);
+    for (int i = 0; i < RA_BLOCKS; i++)
+        free(ra->blk[i].buf);
+    free(ra);
+}
+
 int capture_read_ahead(capture *c, size_t block_bytes, snitch_err *e)
 {
     if (c->live || !c->all_regular || c->ra)
@@ -376,18 +387,17 @@ int capture_read_ahead(capture *c, size_t block_bytes, snitch_err *e)
     struct readahead *ra = calloc(1, sizeof *ra);
     if (!ra)
         return err_set(e, "out of memory");
-    ra->block_bytes = block_bytes ? block_bytes : RA_BLOCK_BYTES;
-    for (int i = 0; i < RA_BLOCKS; i++) {
-        if (!(ra->blk[i].buf = malloc(ra->block_bytes))) {
-            for (int j = 0; j < i; j++)
-                free(ra->blk[j].buf);
-            free(ra);
-            return err_set(e, "out of memory");
-        }
-        ra->blk[i].cap = ra->block_bytes;
-    }
     pthread_mutex_init(&ra->mu, NULL);
     pthread_cond_init(&ra->cv, NULL);
+    if (!block_bytes)
+        block_bytes = RA_BLOCK_BYTES;
+    for (int i = 0; i < RA_BLOCKS; i++) {
+        if (!(ra->blk[i].buf = malloc(block_bytes))) {
+            ra_free(ra);
+            return err_set(e, "out of memory");
+        }
+        ra->blk[i].cap = block_bytes;
+    }
     ra->done = c->done_before + file_pos(c);
     c->ra = ra;
     /* The caller's signal handlers run on the caller's threads. */
@@ -398,11 +408,7 @@ int capture_read_ahead(capture *c, size_t block_bytes, snitch_err *e)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {               /* read directly then */
         c->ra = NULL;
-        pthread_mutex_destroy(&ra->mu);
-        pthread_cond_destroy(&ra->cv);
-        for (int i = 0; i < RA_BLOCKS; i++)
-            free(ra->blk[i].buf);
-        free(ra);
+        ra_free(ra);
         return 0;
     }
     return 1;
@@ -466,11 +472,7 @@ static void ra_stop(capture *c)
     pthread_cond_broadcast(&ra->cv);
     pthread_mutex_unlock(&ra->mu);
     pthread_join(ra->th, NULL);
-    pthread_mutex_destroy(&ra->mu);
-    pthread_cond_destroy(&ra->cv);
-    for (int i = 0; i < RA_BLOCKS; i++)
-        free(ra->blk[i].buf);
-    free(ra);
+    ra_free(ra);
     c->ra = NULL;
 }
 
