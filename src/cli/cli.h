@@ -161,9 +161,12 @@ size_t cli_threshold_rows(const table *t, const uint64_t *counts, uint64_t min_r
 /* Monotonic seconds, for timing and progress lines. */
 double cli_now(void);
 
-/* The cores this process may run on (taskset, cgroup cpusets): the
- * default of --threads. */
-int cli_cores(void);
+/* --threads of the commands that read files (extract, classify): 1 or 2
+ * into *out, or a message and -1. */
+int cli_threads(const char *cmd, const char *s, int *out);
+/* Its default: 2 when this process may run on 2 or more cores (taskset,
+ * cgroup cpusets), else 1. */
+int cli_default_threads(void);
 
 /* The progress line on stderr ("\r" and overwritten): share of the input
  * read (when its size is known), packets, flows, packets/s since t0, then

@@ -534,13 +534,8 @@ int cmd_classify(int argc, char **argv)
             break;
         case O_FORCE: force = 1; break;
         case O_THREADS:
-            if (cli_uint("classify", "--threads", optarg, 2, &v) < 0)
+            if (cli_threads("classify", optarg, &nthreads) < 0)
                 goto done;
-            if (v < 1) {
-                fprintf(stderr, "snitch classify: --threads: 1 or 2\n");
-                goto done;
-            }
-            nthreads = (int)v;
             break;
         case O_BATCH:
             if (cli_uint("classify", "--batch", optarg, 1u << 20, &v) < 0)
@@ -564,7 +559,7 @@ int cmd_classify(int argc, char **argv)
     ctx cx;
     memset(&cx, 0, sizeof cx);
     if (!nthreads)
-        nthreads = cli_cores() >= 2 ? 2 : 1;
+        nthreads = cli_default_threads();
     int nbuf = iface ? 1 : nthreads;     /* live: every verdict at once, here */
     /* With a worker, it reads a forest's trees while packets are read. */
     if (nbuf == 2)

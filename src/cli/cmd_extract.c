@@ -246,13 +246,8 @@ int cmd_extract(int argc, char **argv)
             cfg.first_n = (size_t)v;
             break;
         case O_THREADS:
-            if (cli_uint("extract", "--threads", optarg, 2, &v) < 0)
+            if (cli_threads("extract", optarg, &nthreads) < 0)
                 goto done;
-            if (v < 1) {
-                fprintf(stderr, "snitch extract: --threads: 1 or 2\n");
-                goto done;
-            }
-            nthreads = (int)v;
             break;
         default:
             fprintf(stderr, "%s", usage_text);
@@ -316,7 +311,7 @@ int cmd_extract(int argc, char **argv)
     }
     extract_write_header(x);
     if (!nthreads)
-        nthreads = cli_cores() >= 2 ? 2 : 1;
+        nthreads = cli_default_threads();
     if (nthreads == 2 && capture_read_ahead(cap, 0, &err) < 0) {
         fprintf(stderr, "snitch extract: %s\n", err.msg);
         extract_free(x);

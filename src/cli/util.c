@@ -180,10 +180,23 @@ double cli_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int cli_cores(void)
+int cli_threads(const char *cmd, const char *s, int *out)
+{
+    uint64_t v;
+    if (cli_uint(cmd, "--threads", s, 2, &v) < 0)
+        return -1;
+    if (v < 1) {
+        fprintf(stderr, "snitch %s: --threads: 1 or 2\n", cmd);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cli_default_threads(void)
 {
     cpu_set_t cs;
-    return sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : 1;
+    return sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) >= 2 ? 2 : 1;
 }
 
 static void human(double v, char *buf, size_t n)
