@@ -4,6 +4,15 @@
 
 #include "cli.h"
 
+/* OpenBLAS starts its worker threads when the library loads, before main,
+ * and they spin on sched_yield for about a tenth of a second waiting for
+ * work: measured, 0.1 s of CPU taken from a two-core run of classify,
+ * whose own three threads need both cores.  This is the hook OpenBLAS
+ * itself calls before fork(); it stops those threads, and the first matrix
+ * product starts them again (checked: a 1000 x 1000 sgemm after it still
+ * runs on two threads).  Weak: a BLAS build without a thread server (the
+ * serial one) lacks the symbol, and there is nothing to stop. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 static const struct {
     const char *name;
@@ -38,6 +47,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (blas_thread_shutdown_)
+        blas_thread_shutdown_();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
