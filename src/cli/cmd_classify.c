@@ -8,14 +8,14 @@
  *
  * Reading captures, flows wait in batches for their prediction (one pass
  * of each tree over many flows is what makes a big forest fast); with
- * --threads 2 a second thread predicts and writes one batch while the
+ * --threads 2 a second thread predicts and writes the batches while the
  * packet loop fills the next.  That thread first reads the forest of the
  * model file, while the packet loop starts (a big forest takes a tenth of a
  * second or more to read and check, and the loop needs only the model's
  * feature list until the first batch is full); and when the packet loop
- * has a batch ready while the thread still works on the previous one, it
- * predicts that batch itself (as at the end of a capture, where many flows
- * end at once), leaving the thread only its writing, in order.  Features
+ * finds no free slot for the next batch, it predicts waiting batches
+ * itself (as at the end of a capture, where many flows end at once),
+ * leaving the thread their writing, in order (see ctx).  Features
  * are computed with the prediction, from a copy of each flow's packets
  * kept with its batch, so that this work too goes to the worker.  With two
  * threads a third (the capture's, capture_read_ahead) reads the files
@@ -79,6 +79,9 @@ static void on_signal(int sig)
         capture_stop(g_cap);
 }
 
+#define NSLOT 3
+enum { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
+
 /* The packets (the data view: sizes, payloads, times, directions) of a
  * batch's flows, back to back; a verdict knows where its flow's are. */
 typedef struct pkstore {
@@ -100,32 +103,39 @@ typedef struct ctx {
     uint64_t lat_pkts;              /* sum of packets at decision */
     int64_t lat_ns;                 /* sum of capture time to decision */
     int failed;
-    size_t nb, cap;                 /* flows waiting in bbuf/xbuf[cur], batch size */
+    size_t nb, cap;                 /* flows waiting in slot cur, batch size */
     int threads;                    /* for model_predict_proba */
-    /* Two batches: the packet loop fills bbuf/xbuf[cur] while, with a
-     * worker, the worker predicts and writes the other (pending: its
-     * index, -1 for none).  Everything write_verdict touches (out, the
-     * writers, the counters) belongs to the worker while it runs. */
-    struct verdict *bbuf[2];
-    float *xbuf[2];
+    /* Batches live in slots, used in turn: the packet loop fills slot cur
+     * (batch number filled); with a worker, a full batch is READY, then
+     * predicted by whichever thread takes it first, then written by the
+     * worker, in batch order (batch written next: slot written % NSLOT),
+     * which frees its slot.  Three slots let the packet loop fill one
+     * while the other two are predicted side by side; it predicts only
+     * when no slot is free (at the end of a capture, where many flows end
+     * at once, the two threads then share the batches evenly).  The slot
+     * states, counters and flags marked "mu" are shared under mu;
+     * everything write_verdict touches (out, the writers, the counters)
+     * belongs to the worker while it runs. */
+    struct verdict *bbuf[NSLOT];
+    float *xbuf[NSLOT];
     int cur;
     int worker;                     /* the worker thread runs */
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int pending, quit;
-    size_t handed[2];               /* flows in batch b when handed over */
+    int quit;                       /* mu: no more batches will come */
+    int state[NSLOT];               /* mu: SLOT_* */
+    size_t handed[NSLOT];           /* mu: flows in the slot's batch */
+    int pred_ok[NSLOT];             /* mu: its prediction worked (not out of memory) */
+    uint64_t filled, written;       /* mu: batches handed over, written */
     int pred_failed;                /* set by predict_batch */
     uint64_t decided;               /* flows handed to prediction (packet loop's) */
-    double *pb[2];                  /* batch b's probabilities */
-    pkstore pk[2];                  /* batch b's packets */
-    int predicted[2];               /* batch b predicted by the packet loop: 1, or -1
-                                       when that failed (out of memory); 0: not */
+    double *pb[NSLOT];              /* the slot's probabilities */
+    pkstore pk[NSLOT];              /* the slot's packets */
     /* The model's forest, still to be read (model_stream_end) by the
      * worker before its first batch; the stream owns m until then. */
     model_stream *ms;
-    int loaded, load_failed;        /* the worker read it, or failed to (under mu) */
-    int pending_pre;                /* the pending batch came predicted (under mu) */
+    int loaded, load_failed;        /* mu: the worker read it, or failed to */
 } ctx;
 
 
@@ -299,24 +309,56 @@ static void pk_free(pkstore *ps)
     free(ps->fwd);
 }
 
-/* Predict batch b unless the packet loop did, and write its verdicts; a
- * model that failed to load gets none written (the run fails). */
-static void predict_batch(ctx *c, int b, size_t n, feat_map *fm, feat_ws *ws)
+/* Write the verdicts of the n flows of slot b, predicted (ok) or not (a
+ * model that failed to load, or out of memory: none written, the run
+ * fails), and release their strings. */
+static void write_batch(ctx *c, int b, size_t n, int ok)
 {
     size_t k = c->m->nclasses;
-    int ok = 0;
-    if (!c->load_failed) {
-        ok = c->predicted[b] ? c->predicted[b] > 0 : predict_only(c, b, n, fm, ws);
-        if (!ok)
-            c->pred_failed = 1;     /* only out of memory can fail here */
-    }
-    c->predicted[b] = 0;
+    if (!ok && !c->load_failed)
+        c->pred_failed = 1;         /* only out of memory can fail here */
     for (size_t i = 0; i < n; i++) {
         if (ok)
             write_verdict(c, &c->bbuf[b][i], c->pb[b] + i * k);
         free(c->bbuf[b][i].sni);
         free(c->bbuf[b][i].label);
     }
+}
+
+/* Without a worker: predict slot b and write it. */
+static void predict_batch(ctx *c, int b, size_t n)
+{
+    int ok = !c->load_failed && predict_only(c, b, n, &c->map, c->ws);
+    write_batch(c, b, n, ok);
+}
+
+/* The oldest READY slot (mu held), or -1. */
+static int ready_slot(const ctx *c)
+{
+    for (uint64_t q = c->written; q < c->filled; q++)
+        if (c->state[q % NSLOT] == SLOT_READY)
+            return (int)(q % NSLOT);
+    return -1;
+}
+
+/* Predict the oldest READY slot with the calling thread's scratch (mu held
+ * on entry and on return, released meanwhile): 1, or 0 with none ready.
+ * Forests only: a network computes in buffers of its own, one prediction
+ * at a time, so its batches stay with the worker. */
+static int predict_ready(ctx *c, feat_map *fm, feat_ws *ws)
+{
+    int b = ready_slot(c);
+    if (b < 0 || !c->loaded || (ws == c->ws && c->m->kind != MODEL_FOREST))
+        return 0;
+    c->state[b] = SLOT_BUSY;
+    size_t n = c->handed[b];
+    pthread_mutex_unlock(&c->mu);
+    int ok = predict_only(c, b, n, fm, ws);
+    pthread_mutex_lock(&c->mu);
+    c->pred_ok[b] = ok;
+    c->state[b] = SLOT_DONE;
+    pthread_cond_broadcast(&c->cv);
+    return 1;
 }
 
 /* Read the rest of the model file (the forest): 0, or -1 (see
@@ -338,54 +380,53 @@ static void *worker_main(void *arg)
     else
         c->loaded = 1;
     for (;;) {
-        while (c->pending < 0 && !c->quit)
-            pthread_cond_wait(&c->cv, &c->mu);
-        if (c->pending < 0)
+        /* Writing first, in order: it frees the slot the packet loop waits for. */
+        int w = (int)(c->written % NSLOT);
+        if (c->written < c->filled &&
+            (c->state[w] == SLOT_DONE || (c->load_failed && c->state[w] == SLOT_READY))) {
+            size_t n = c->handed[w];
+            int ok = c->state[w] == SLOT_DONE && c->pred_ok[w];
+            pthread_mutex_unlock(&c->mu);
+            write_batch(c, w, n, ok);
+            pthread_mutex_lock(&c->mu);
+            c->state[w] = SLOT_FREE;
+            c->written++;
+            pthread_cond_broadcast(&c->cv);
+            continue;
+        }
+        if (predict_ready(c, &c->wmap, c->wws))
+            continue;
+        if (c->quit && c->written == c->filled)
             break;
-        int b = c->pending;
-        size_t n = c->handed[b];
-        pthread_mutex_unlock(&c->mu);
-        predict_batch(c, b, n, &c->wmap, c->wws);
-        pthread_mutex_lock(&c->mu);
-        c->pending = -1;
-        pthread_cond_broadcast(&c->cv);
+        pthread_cond_wait(&c->cv, &c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
 }
 
-/* Hand the waiting flows over: predicted here, or given to the worker
- * once it is done with the previous batch, whose buffers then take the
- * next flows. */
+/* Hand the waiting flows over: predicted and written here without a
+ * worker; else made READY, and the packet loop goes on in the next slot,
+ * once it is free, predicting READY batches meanwhile. */
 static void flush_batch(ctx *c)
 {
     if (!c->nb)
         return;
     if (!c->worker) {
-        predict_batch(c, c->cur, c->nb, &c->map, c->ws);
+        predict_batch(c, c->cur, c->nb);
         c->nb = 0;
         c->pk[c->cur].len = 0;
         return;
     }
     pthread_mutex_lock(&c->mu);
-    int help = c->pending >= 0 && c->loaded && !c->pending_pre;
-    pthread_mutex_unlock(&c->mu);
-    /* The worker is behind, predicting the previous batch: predict this one
-     * here (not when it only writes one predicted here: it will soon be
-     * free, and this loop had better read packets; so when flows end faster
-     * than batches are predicted, the two take turns).  Forests only: a
-     * network computes in buffers of its own, one prediction at a time. */
-    if (help && c->m->kind == MODEL_FOREST)
-        c->predicted[c->cur] = predict_only(c, c->cur, c->nb, &c->map, c->ws) ? 1 : -1;
-    pthread_mutex_lock(&c->mu);
-    while (c->pending >= 0)
-        pthread_cond_wait(&c->cv, &c->mu);
     c->handed[c->cur] = c->nb;
-    c->pending = c->cur;
-    c->pending_pre = c->predicted[c->cur] != 0;
+    c->state[c->cur] = SLOT_READY;
+    c->filled++;
     pthread_cond_broadcast(&c->cv);
+    c->cur = (int)(c->filled % NSLOT);
+    while (c->state[c->cur] != SLOT_FREE)
+        if (!predict_ready(c, &c->map, c->ws))
+            pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
-    c->cur ^= 1;        /* the worker is done with this one */
     c->nb = 0;
     c->pk[c->cur].len = 0;
 }
@@ -402,8 +443,8 @@ static int load_failed(ctx *c)
     return f;
 }
 
-/* Wait for the worker to finish what it was given, stop it, and release
- * what it shared with the packet loop. */
+/* Wait for the worker to finish what it was given (helping to predict it),
+ * stop it, and release what it shared with the packet loop. */
 static void stop_worker(ctx *c)
 {
     if (!c->worker)
@@ -411,6 +452,8 @@ static void stop_worker(ctx *c)
     pthread_mutex_lock(&c->mu);
     c->quit = 1;
     pthread_cond_broadcast(&c->cv);
+    while (predict_ready(c, &c->map, c->ws))
+        ;
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->th, NULL);
     pthread_mutex_destroy(&c->mu);
@@ -591,8 +634,8 @@ int cmd_classify(int argc, char **argv)
     size_t p_rows = ((size_t)1 << 20) / (cx.m->nclasses ? cx.m->nclasses : 1);
     cx.cap = iface ? 1 : batch ? batch : p_rows > 4096 ? 4096 : p_rows < 64 ? 64 : p_rows;
     cx.threads = 1;
-    cx.pending = -1;
-    for (int b = 0; b < nbuf; b++) {
+    int nslot = nbuf == 2 ? NSLOT : 1;
+    for (int b = 0; b < nslot; b++) {
         cx.bbuf[b] = calloc(cx.cap, sizeof *cx.bbuf[b]);
         cx.xbuf[b] = malloc(cx.cap * cx.m->nfeat * sizeof *cx.xbuf[b]);
         cx.pb[b] = malloc(cx.cap * cx.m->nclasses * sizeof *cx.pb[b]);
@@ -804,7 +847,7 @@ cleanup:
         free(cx.bbuf[cx.cur][i].sni);
         free(cx.bbuf[cx.cur][i].label);
     }
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < NSLOT; b++) {
         free(cx.bbuf[b]);
         free(cx.xbuf[b]);
         free(cx.pb[b]);

@@ -68,6 +68,13 @@ for fmt in jsonl csv; do
     fi
 done
 cmp -s "$work/t1.csv" "$work/v.csv" && ok "threads1-csv-equals-default" || bad "threads1-csv-equals-default"
+# Batches of 1 to 3 flows: every slot of the worker's in turn, the packet
+# loop predicting whenever none is free; verdicts still in flow order.
+for b in 1 2 3; do
+    "$SNITCH" classify -m "$work/m.snm" -r "$S" --threads 2 --batch $b -q -o "$work/t2b$b.jsonl"
+    cmp -s "$work/t1.jsonl" "$work/t2b$b.jsonl" && ok "threads2-batch$b-same-verdicts" \
+        || bad "threads2-batch$b-same-verdicts"
+done
 # Deciding at flow end, bare packets (no payload) are counted but not kept;
 # with --after they are kept (they count towards N).  An N no flow reaches
 # decides every flow at its end from every packet: the same verdicts.
