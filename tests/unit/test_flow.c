@@ -3,7 +3,10 @@
  * timeouts, eviction under max_flows, flush order. */
 #include "check.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "flow/flow.h"
 
@@ -267,9 +270,38 @@ static void test_many_flows_grow_table(void)
     flow_table_free(t);
 }
 
+/* flow_addr_fmt writes IPv4 addresses itself: the same text as
+ * inet_ntop, on every value of each byte in each place. */
+static void test_addr_fmt_ipv4_as_inet_ntop(void)
+{
+    uint8_t a[16] = {0};
+    char got[64], want[64];
+    int bad = 0;
+    for (int pos = 0; pos < 4; pos++)
+        for (int v = 0; v < 256; v++) {
+            a[0] = 10, a[1] = 200, a[2] = 3, a[3] = 99;
+            a[pos] = (uint8_t)v;
+            flow_addr_fmt(4, a, got, sizeof got);
+            inet_ntop(AF_INET, a, want, sizeof want);
+            if (strcmp(got, want)) {
+                if (!bad++)
+                    fprintf(stderr, "  %s, expected %s\n", got, want);
+            }
+        }
+    CHECK_EQ_INT(bad, 0);
+    memset(a, 255, 4);
+    CHECK_EQ_STR(flow_addr_fmt(4, a, got, 16), "255.255.255.255");
+    memset(a, 0, 4);
+    CHECK_EQ_STR(flow_addr_fmt(4, a, got, 16), "0.0.0.0");
+    /* IPv6 still compresses zeros (inet_ntop) */
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    CHECK_EQ_STR(flow_addr_fmt(6, b, got, sizeof got), "2001:db8::1");
+}
+
 int main(void)
 {
     RUN(test_bidirectional_and_syn_dir);
+    RUN(test_addr_fmt_ipv4_as_inet_ntop);
     RUN(test_rst_is_last_packet);
     RUN(test_fin_then_syn_starts_new_flow);
     RUN(test_idle_timeout_strictly_greater);
