@@ -128,7 +128,7 @@ typedef struct ctx {
     size_t handed[NSLOT];           /* mu: flows in the slot's batch */
     int pred_ok[NSLOT];             /* mu: its prediction worked (not out of memory) */
     uint64_t filled, written;       /* mu: batches handed over, written */
-    int pred_failed;                /* set by predict_batch */
+    int pred_failed;                /* set by write_batch */
     uint64_t decided;               /* flows handed to prediction (packet loop's) */
     double *pb[NSLOT];              /* the slot's probabilities */
     pkstore pk[NSLOT];              /* the slot's packets */
@@ -343,8 +343,9 @@ static int ready_slot(const ctx *c)
 
 /* Predict the oldest READY slot with the calling thread's scratch (mu held
  * on entry and on return, released meanwhile): 1, or 0 with none ready.
- * Forests only: a network computes in buffers of its own, one prediction
- * at a time, so its batches stay with the worker. */
+ * The packet loop (its scratch: ws == c->ws) takes forests only: a network
+ * computes in buffers of its own, one prediction at a time, so its batches
+ * stay with the worker. */
 static int predict_ready(ctx *c, feat_map *fm, feat_ws *ws)
 {
     int b = ready_slot(c);
